@@ -1,0 +1,198 @@
+/**
+ * The provider-neutral model interface. Providers (llama-cpp, openai-compatible, replay) create
+ * `Model`s; strategies (route, cascade, …) take models and return a `Model`, so they nest —
+ * the shape of the Vercel AI SDK's `LanguageModel` + middleware, applied to collaboration.
+ */
+import type { ChatMessage, ChatTool, ChatToolCall, ChatToolCallDelta, ChatToolChoice, FinishReason, TokenLogprob } from "./wire.js";
+
+/** Where a model runs. `edge` = on this device (private data may go there); `cloud` = off-device. */
+export type ModelLocation = "edge" | "cloud";
+
+/**
+ * Price of a model in USD per 1,000,000 tokens. Local models may price their compute, or 0.
+ * For a strategy, the price is that of its strong (reference) path, so
+ * `costOf(strategy.price, usage)` is the "strong model alone" cost for the same tokens.
+ */
+export interface Price {
+  /** USD per 1M prompt (input) tokens. */
+  inputPerMillion: number;
+  /** USD per 1M completion (output) tokens. */
+  outputPerMillion: number;
+}
+
+/** Token counts of one generation. Units: tokens. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Cost in USD of `usage` at `price`. */
+export function costOf(price: Price, usage: TokenUsage): number {
+  return (usage.promptTokens * price.inputPerMillion + usage.completionTokens * price.outputPerMillion) / 1e6;
+}
+
+/** Sampling and output options of one generation, in OpenAI's meaning. */
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  /** Upper bound on completion tokens. Default: provider's (256 for local models). */
+  maxTokens?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topP?: number;
+  /** Seed of the sampler, for reproducible sampling. */
+  seed?: number;
+  /** Stop sequences; the matched sequence is not included in the text. */
+  stop?: string[];
+  /** Return per-token log-probabilities of the completion. */
+  logprobs?: boolean;
+  /** Alternatives per token, 0..20 (requires `logprobs`). */
+  topLogprobs?: number;
+  tools?: ChatTool[];
+  toolChoice?: ChatToolChoice;
+  /** End-user id, forwarded where the upstream accepts it. */
+  user?: string;
+}
+
+/** One model invocation within a (possibly composite) generation. */
+export interface ModelCall {
+  /** Id of the leaf model called. */
+  model: string;
+  location: ModelLocation;
+  /** What this call was for in its strategy, e.g. "weak", "strong", "sample-2". */
+  role?: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** USD. */
+  costUsd: number;
+  /** Wall-clock milliseconds. */
+  latencyMs: number;
+  /** Set when the call failed; the strategy may still have recovered. */
+  error?: string;
+}
+
+/** One decision a strategy took on the way to an answer. */
+export interface Decision {
+  /** Strategy kind, e.g. "route" or "cascade". */
+  strategy: string;
+  /** Name of the strategy model that decided. */
+  name: string;
+  /** The signal the decision used, in its own unit (router score ∈ [0,1], mean logprob in nats, agreement share…). */
+  signal: string;
+  /** The signal's value for this request. */
+  score: number;
+  /** The threshold it was compared to. */
+  threshold: number;
+  /** The model (or sub-strategy) chosen. */
+  chosen: string;
+  /** True when the request went to (or escalated to) the strong side. */
+  escalated: boolean;
+  /** A human-readable reason. */
+  reason: string;
+}
+
+/**
+ * What Tandem adds to every answer: who served it, why, and what it cost.
+ * Surfaces as the `tandem` body field and `x-tandem-*` headers.
+ */
+export interface CollaborationInfo {
+  /** Id of the leaf model whose output the caller receives. */
+  servedBy: string;
+  /** Every leaf call made, in order, including ones whose output was discarded. */
+  calls: ModelCall[];
+  /** Decisions taken, outermost strategy first. */
+  decisions: Decision[];
+  /** True when any decision escalated to a strong model. */
+  escalated: boolean;
+  /** Total USD spent on all calls. */
+  costUsd: number;
+  /** USD the strong (reference) model alone would have cost for the same tokens. */
+  strongOnlyCostUsd: number;
+  /** True when a fallback served because the preferred model failed. */
+  degraded?: boolean;
+}
+
+/** A finished generation. */
+export interface GenerateResult {
+  /** Assistant text ("" when the answer is only tool calls). */
+  text: string;
+  toolCalls?: ChatToolCall[];
+  finishReason: FinishReason;
+  /** Tokens of the model that served the final answer. */
+  usage: TokenUsage;
+  /** Per-token log-probabilities when requested (or when a strategy needed them). */
+  logprobs?: TokenLogprob[];
+  info: CollaborationInfo;
+}
+
+/** A piece of a streamed generation. The last part is always `finish`. */
+export type StreamPart =
+  | { type: "text"; text: string; logprobs?: TokenLogprob[] }
+  | { type: "tool-call"; delta: ChatToolCallDelta }
+  | { type: "finish"; result: GenerateResult };
+
+/**
+ * A chat model: a leaf (one local or remote model) or a strategy over several.
+ *
+ * Errors: implementations throw `TandemError` (see core/errors.ts): `upstream_error` (502) when a
+ * remote model fails, `upstream_timeout` (504), `overloaded` (503) when a local queue is full,
+ * `aborted` when `signal` fires.
+ */
+export interface Model {
+  /** Stable id, e.g. "stories260K" or a strategy name from the policy. */
+  readonly id: string;
+  /** `cloud` if any part of this model may send data off-device. */
+  readonly location: ModelLocation;
+  /** USD per 1M tokens; for strategies, the strong path's price. */
+  readonly price: Price;
+  /** Run one generation to completion. */
+  generate(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult>;
+  /** Run one generation, yielding text and tool-call deltas, then a final `finish` part. */
+  stream(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<StreamPart>;
+  /** Release resources (native memory, child connections). Idempotent. */
+  close?(): Promise<void>;
+}
+
+/** Builds the info of a leaf model's single call. */
+export function leafInfo(model: Pick<Model, "id" | "location" | "price">, usage: TokenUsage, latencyMs: number): CollaborationInfo {
+  const costUsd = costOf(model.price, usage);
+  return {
+    servedBy: model.id,
+    calls: [
+      {
+        model: model.id,
+        location: model.location,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        costUsd,
+        latencyMs,
+      },
+    ],
+    decisions: [],
+    escalated: false,
+    costUsd,
+    strongOnlyCostUsd: costUsd,
+  };
+}
+
+/**
+ * Default streaming for models that only generate whole answers: runs `generate` and yields its
+ * text (and tool calls) as single parts, then `finish`.
+ */
+export async function* streamFromGenerate(result: Promise<GenerateResult>): AsyncIterable<StreamPart> {
+  const r = await result;
+  if (r.text) yield { type: "text", text: r.text, logprobs: r.logprobs };
+  for (const [index, call] of (r.toolCalls ?? []).entries()) {
+    yield { type: "tool-call", delta: { index, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } } };
+  }
+  yield { type: "finish", result: r };
+}
+
+/** The more expensive of two prices, by the sum of per-token rates. */
+export function maxPrice(a: Price, b: Price): Price {
+  return a.inputPerMillion + a.outputPerMillion >= b.inputPerMillion + b.outputPerMillion ? a : b;
+}
+
+/** Fail-safe: true if any model is cloud. */
+export function combinedLocation(models: ReadonlyArray<Pick<Model, "location">>): ModelLocation {
+  return models.some((m) => m.location === "cloud") ? "cloud" : "edge";
+}
