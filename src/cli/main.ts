@@ -1,0 +1,26 @@
+/**
+ * The `tandem` command. Each command lives in `commands/<name>.ts` and registers itself.
+ */
+import { Command } from "commander";
+import { register as registerDemo } from "./commands/demo.js";
+import { register as registerServe } from "./commands/serve.js";
+import { register as registerServeModel } from "./commands/serve-model.js";
+import { register as registerTraces } from "./commands/traces.js";
+
+/** Builds the CLI program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command("tandem")
+    .description("Small and large language models working together: routing, cascades, token-level collaboration, privacy and guards behind an OpenAI-compatible gateway.")
+    .version("0.1.0")
+    .showHelpAfterError();
+  registerServe(program);
+  registerServeModel(program);
+  registerDemo(program);
+  registerTraces(program);
+  return program;
+}
+
+/** Runs the CLI on `argv` (as in `process.argv`). */
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,165 @@
+/**
+ * Turns a validated policy into served models: providers for `models`, strategies for
+ * `strategies` (which may reference models or other strategies, so they nest), started sidecars,
+ * and the trace store. References are checked and cycles reported with their path.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { TandemError } from "../core/errors.js";
+import type { Model } from "../core/model.js";
+import { llamaCpp, type LlamaCppModel } from "../providers/llama-cpp/index.js";
+import { openaiCompatible } from "../providers/openai-compatible.js";
+import { cascade } from "../strategies/cascade/index.js";
+import { loadRouter, loadRouterFile, route, type RouterFile } from "../strategies/route/index.js";
+import { openTraceStore, type TraceStore } from "../store/traces.js";
+import { parsePolicy, type ModelSpec, type Policy, type StrategySpec } from "./schema.js";
+import { startSidecar, type Sidecar } from "./sidecar.js";
+
+/** The running form of a policy. */
+export interface BuiltPolicy {
+  policy: Policy;
+  /** Every model and strategy by name. */
+  all: Map<string, Model>;
+  /** The names the gateway serves (policy `expose`, default all). */
+  served: Map<string, Model>;
+  traces?: TraceStore;
+  sidecars: Sidecar[];
+  /** Closes models, sidecars and the trace store. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link buildPolicy}. */
+export interface BuildOptions {
+  /** Directory that relative paths in the policy are resolved against. Default: cwd. */
+  baseDir?: string;
+  /** Load local models now (fail at start-up on a bad file). Default true. */
+  preload?: boolean;
+  /** Override the trace store (e.g. ":memory:" in tests); `false` disables tracing. */
+  tracesPath?: string | false;
+}
+
+/**
+ * Builds a policy. Errors: `invalid_policy` (unknown reference, cycle, bad router file),
+ * `model_load_failed` (missing or corrupt GGUF, sidecar that does not start).
+ */
+export async function buildPolicy(policy: Policy, options: BuildOptions = {}): Promise<BuiltPolicy> {
+  const baseDir = options.baseDir ?? process.cwd();
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const all = new Map<string, Model>();
+  const sidecars: Sidecar[] = [];
+  const locals: LlamaCppModel[] = [];
+  const close = async () => {
+    await Promise.all([...all.values()].map((m) => m.close?.().catch(() => {})));
+    await Promise.all(sidecars.map((s) => s.stop()));
+    traces?.close();
+  };
+  let traces: TraceStore | undefined;
+
+  try {
+    for (const [name, spec] of Object.entries(policy.models)) {
+      if (policy.strategies[name]) throw new TandemError("invalid_policy", `models.${name}: the name is also used by a strategy`);
+      all.set(name, await buildModel(name, spec, at, sidecars, locals));
+    }
+    const building = new Set<string>();
+    const buildStrategy = (name: string, path: string[]): Model => {
+      const existing = all.get(name);
+      if (existing) return existing;
+      const spec = policy.strategies[name];
+      if (!spec) {
+        const known = [...Object.keys(policy.models), ...Object.keys(policy.strategies)].join(", ");
+        throw new TandemError("invalid_policy", `${path.join(".")}: unknown model or strategy '${name}' (known: ${known})`);
+      }
+      if (building.has(name)) throw new TandemError("invalid_policy", `strategies.${name}: reference cycle ${[...building, name].join(" → ")}`);
+      building.add(name);
+      const model = buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), at);
+      building.delete(name);
+      all.set(name, model);
+      return model;
+    };
+    for (const name of Object.keys(policy.strategies)) buildStrategy(name, ["strategies", name]);
+
+    if (options.preload ?? true) await Promise.all(locals.map((m) => m.load()));
+
+    const tracesPath = options.tracesPath ?? (policy.traces === false ? false : at(policy.traces.path));
+    if (tracesPath !== false) traces = openTraceStore(tracesPath, { storeContent: policy.traces === false ? true : policy.traces.storeContent });
+
+    const served = new Map<string, Model>();
+    for (const name of policy.expose ?? [...all.keys()]) {
+      const m = all.get(name);
+      if (!m) throw new TandemError("invalid_policy", `expose: unknown model or strategy '${name}'`);
+      served.set(name, m);
+    }
+    return { policy, all, served, traces, sidecars, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Reads, validates and builds a policy file; relative paths resolve against its directory. */
+export async function loadPolicyFile(path: string, options: Omit<BuildOptions, "baseDir"> = {}): Promise<BuiltPolicy> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new TandemError("invalid_policy", `Cannot read policy file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return buildPolicy(parsePolicy(text, path), { ...options, baseDir: dirname(resolve(path)) });
+}
+
+async function buildModel(name: string, spec: ModelSpec, at: (p: string) => string, sidecars: Sidecar[], locals: LlamaCppModel[]): Promise<Model> {
+  const price = spec.price ? { inputPerMillion: spec.price.input, outputPerMillion: spec.price.output } : undefined;
+  if (spec.provider === "llama-cpp") {
+    const m = llamaCpp({
+      id: name,
+      path: at(spec.path),
+      threads: spec.threads,
+      contextSize: spec.contextSize,
+      sequences: spec.sequences,
+      maxQueue: spec.maxQueue,
+      defaultMaxTokens: spec.maxTokens,
+      price,
+      location: spec.location,
+      template: spec.template,
+    });
+    locals.push(m);
+    return m;
+  }
+  let baseURL = spec.baseURL;
+  if (spec.sidecar) {
+    const sidecar = await startSidecar({ path: at(spec.sidecar.path), id: spec.model, threads: spec.sidecar.threads, contextSize: spec.sidecar.contextSize, sequences: spec.sidecar.sequences });
+    sidecars.push(sidecar);
+    baseURL = sidecar.baseURL;
+  }
+  return openaiCompatible({
+    id: name,
+    model: spec.model,
+    baseURL,
+    apiKey: spec.apiKey || undefined,
+    price,
+    location: spec.location,
+    timeoutMs: spec.timeoutMs,
+    maxRetries: spec.maxRetries,
+    headers: spec.headers,
+  });
+}
+
+function buildStrategyModel(name: string, spec: StrategySpec, ref: (name: string, field: string) => Model, at: (p: string) => string): Model {
+  switch (spec.kind) {
+    case "route": {
+      const router =
+        "file" in spec.router ? loadRouterFile(at(spec.router.file as string)) : loadRouter(spec.router as RouterFile);
+      return route({ name, weak: ref(spec.weak, "weak"), strong: ref(spec.strong, "strong"), router, threshold: spec.threshold });
+    }
+    case "cascade":
+      return cascade({
+        name,
+        weak: ref(spec.weak, "weak"),
+        strong: ref(spec.strong, "strong"),
+        signal: spec.signal,
+        threshold: spec.threshold,
+        samples: spec.samples,
+        sampleTemperature: spec.sampleTemperature,
+      });
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The policy file (`tandem.yaml`) schema, validated with zod. A wrong policy fails at start-up
+ * with the path of the bad field and what was expected, e.g.
+ * `tandem.yaml: strategies.auto.threshold: expected number, received string`.
+ *
+ * Strings may reference the environment: `${VAR}` or `${VAR:-default}`.
+ */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { TandemError } from "../core/errors.js";
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "a name of letters, digits and . _ : / -");
+
+/** USD per 1M tokens. */
+const price = z.object({ input: z.number().min(0), output: z.number().min(0) }).strict();
+
+const llamaCppModel = z
+  .object({
+    provider: z.literal("llama-cpp"),
+    /** GGUF path, relative to the policy file. */
+    path: z.string().min(1),
+    threads: z.number().int().min(1).max(256).optional(),
+    contextSize: z.number().int().min(64).optional(),
+    sequences: z.number().int().min(1).max(64).optional(),
+    maxQueue: z.number().int().min(0).optional(),
+    maxTokens: z.number().int().min(1).optional(),
+    price: price.optional(),
+    location: z.enum(["edge", "cloud"]).optional(),
+    template: z.object({ userPrefix: z.string(), assistantPrefix: z.string() }).strict().optional(),
+  })
+  .strict();
+
+const openaiCompatibleModel = z
+  .object({
+    provider: z.literal("openai-compatible"),
+    /** Upstream model name. */
+    model: z.string().min(1),
+    baseURL: z.string().url().optional(),
+    apiKey: z.string().optional(),
+    price: price.optional(),
+    location: z.enum(["edge", "cloud"]).optional(),
+    timeoutMs: z.number().int().min(1).optional(),
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Start `tandem serve-model` for this GGUF as a child process and use it as the endpoint. */
+    sidecar: z
+      .object({
+        path: z.string().min(1),
+        threads: z.number().int().min(1).max(256).optional(),
+        contextSize: z.number().int().min(64).optional(),
+        sequences: z.number().int().min(1).max(64).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((m) => m.baseURL !== undefined || m.sidecar !== undefined || process.env.OPENAI_BASE_URL !== undefined || process.env.OPENAI_API_KEY !== undefined, {
+    message: "needs baseURL (or sidecar, or OPENAI_BASE_URL / OPENAI_API_KEY in the environment)",
+    path: ["baseURL"],
+  });
+
+export const modelSpecSchema = z.union([llamaCppModel, openaiCompatibleModel]);
+
+const routerSpec = z.union([
+  z.object({ kind: z.string().min(1) }).passthrough(),
+  z.object({ file: z.string().min(1) }).strict(),
+]);
+
+const routeStrategy = z
+  .object({
+    kind: z.literal("route"),
+    weak: name,
+    strong: name,
+    router: routerSpec.default({ kind: "heuristic" }),
+    /** Router-score threshold in [0, 1]: score > threshold → strong. */
+    threshold: z.number().min(0).max(1),
+  })
+  .strict();
+
+const cascadeStrategy = z
+  .object({
+    kind: z.literal("cascade"),
+    weak: name,
+    strong: name,
+    signal: z.enum(["mean-logprob", "min-logprob", "self-consistency"]),
+    /** Escalate when signal < threshold (nats/token, nats, or vote share). */
+    threshold: z.number(),
+    samples: z.number().int().min(2).max(32).optional(),
+    sampleTemperature: z.number().min(0).max(2).optional(),
+  })
+  .strict();
+
+export const strategySpecSchema = z.discriminatedUnion("kind", [routeStrategy, cascadeStrategy]);
+
+export const policySchema = z
+  .object({
+    version: z.literal(1).default(1),
+    server: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Largest request body, bytes. */
+        maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+        /** Per-request limit, ms. */
+        requestTimeoutMs: z.number().int().min(1).default(120_000),
+      })
+      .strict()
+      .prefault({}),
+    traces: z
+      .union([
+        z.literal(false),
+        z.object({ path: z.string().default(".tandem/traces.sqlite"), storeContent: z.boolean().default(true) }).strict(),
+      ])
+      .prefault({}),
+    models: z.record(name, modelSpecSchema).refine((m) => Object.keys(m).length > 0, "at least one model is required"),
+    strategies: z.record(name, strategySpecSchema).default({}),
+    /** Names served by the gateway. Default: every strategy and model. */
+    expose: z.array(name).optional(),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof policySchema>;
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type StrategySpec = z.infer<typeof strategySpecSchema>;
+
+/** Replaces `${VAR}` / `${VAR:-default}` in every string of a parsed YAML tree. */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv = process.env): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, v: string, d: string | undefined) => env[v] ?? d ?? "");
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolateEnv(v, env));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env)]));
+  }
+  return value;
+}
+
+/**
+ * Parses and validates a policy from YAML text. `source` names the file in messages.
+ * Throws `TandemError("invalid_policy")` with `source: path: problem` for the first problems found.
+ */
+export function parsePolicy(yamlText: string, source = "policy"): Policy {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yamlText);
+  } catch (error) {
+    throw new TandemError("invalid_policy", `${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  if (doc === null || typeof doc !== "object") throw new TandemError("invalid_policy", `${source}: expected a mapping with 'models' (and 'strategies')`);
+  const result = policySchema.safeParse(interpolateEnv(doc));
+  if (!result.success) {
+    const lines = result.error.issues.slice(0, 5).map((i) => `${source}: ${i.path.map(String).join(".") || "(root)"}: ${describeIssue(i as unknown as Issue)}`);
+    throw new TandemError("invalid_policy", lines.join("\n"));
+  }
+  return result.data;
+}
+
+type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+
+function describeIssue(issue: Issue): string {
+  if (issue.code === "invalid_union" && issue.errors?.length) {
+    // report the branch that got furthest: the one whose provider/kind literal matched
+    const branches = issue.errors.filter(
+      (issues) => !issues.some((i) => (i.code === "invalid_value" || i.code === "invalid_literal") && ["provider", "kind"].includes(String(i.path.at(-1)))),
+    );
+    const best = branches.sort((a, b) => a.length - b.length)[0];
+    if (best?.length) return best.map((i) => `${i.path.map(String).join(".")}${i.path.length ? ": " : ""}${i.message}`).join("; ");
+    return "expected a model with provider 'llama-cpp' or 'openai-compatible' (or a router with 'kind' or 'file')";
+  }
+  return issue.message;
+}

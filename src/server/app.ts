@@ -1,0 +1,258 @@
+/**
+ * The OpenAI-compatible gateway (Hono): `POST /v1/chat/completions` (JSON and SSE streaming),
+ * `GET /v1/models`, `GET /health`, `GET /metrics`. Every answer carries `x-tandem-*` headers and
+ * a `tandem` body object (on the final chunk when streaming); every request, failed or not, is
+ * traced. Errors are OpenAI-shaped with their HTTP status; the process never crashes on input.
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { stream as honoStream } from "hono/streaming";
+import { randomUUID } from "node:crypto";
+import { TandemError, toTandemError } from "../core/errors.js";
+import type { GenerateRequest, GenerateResult, Model, StreamPart } from "../core/model.js";
+import type { ChatCompletionRequest } from "../core/wire.js";
+import type { Trace, TraceStore } from "../store/traces.js";
+import { GatewayMetrics } from "./metrics.js";
+import { chunk, completionBody, tandemField, tandemHeaders } from "./openai-format.js";
+import { parseChatCompletionRequest } from "./schema.js";
+
+/** Options of {@link createGatewayApp}. */
+export interface GatewayOptions {
+  /** Served models by name: strategies and plain models. */
+  models: ReadonlyMap<string, Model>;
+  /** Where traces go; none = not traced. */
+  traces?: TraceStore;
+  /** Largest accepted request body in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Per-request time limit in ms (504 after it). Default 120,000. */
+  requestTimeoutMs?: number;
+  /** Prometheus metrics; created when omitted. */
+  metrics?: GatewayMetrics;
+  /** Name reported by `/health`. */
+  name?: string;
+}
+
+/** Builds the gateway's Hono app. */
+export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics: GatewayMetrics } {
+  const app = new Hono();
+  const metrics = options.metrics ?? new GatewayMetrics();
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const timeoutMs = options.requestTimeoutMs ?? 120_000;
+  const started = Date.now();
+
+  const errorResponse = (c: Context, error: TandemError) => c.json(error.toJSON(), error.status as 400);
+
+  app.onError((error, c) => errorResponse(c, toTandemError(error)));
+  app.notFound((c) => errorResponse(c, new TandemError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
+
+  app.get("/health", (c) =>
+    c.json({ status: "ok", name: options.name ?? "tandem", uptime_s: Math.round((Date.now() - started) / 1000), models: [...options.models.keys()] }),
+  );
+
+  app.get("/v1/models", (c) =>
+    c.json({
+      object: "list",
+      data: [...options.models.entries()].map(([name, m]) => ({
+        id: name,
+        object: "model",
+        created: Math.floor(started / 1000),
+        owned_by: "tandem",
+        tandem: { location: m.location, price_usd_per_million: { input: m.price.inputPerMillion, output: m.price.outputPerMillion } },
+      })),
+    }),
+  );
+
+  app.get("/v1/models/:name", (c) => {
+    const name = c.req.param("name");
+    if (!options.models.has(name)) return errorResponse(c, modelNotFound(name));
+    return c.json({ id: name, object: "model", created: Math.floor(started / 1000), owned_by: "tandem" });
+  });
+
+  app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }));
+
+  app.post(
+    "/v1/chat/completions",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => errorResponse(c, new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`)),
+    }),
+    async (c) => {
+      const arrived = Date.now();
+      const t0 = performance.now();
+      const traceId = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+      let requested: ChatCompletionRequest | undefined;
+
+      const trace = (partial: Partial<Trace> & { status: number }) => {
+        const t: Trace = {
+          id: traceId,
+          createdAt: arrived,
+          model: requested?.model ?? "",
+          stream: requested?.stream === true,
+          escalated: false,
+          degraded: false,
+          costUsd: 0,
+          strongOnlyCostUsd: 0,
+          promptTokens: 0,
+          completionTokens: 0,
+          latencyMs: performance.now() - t0,
+          decisions: [],
+          calls: [],
+          messages: requested?.messages,
+          ...partial,
+        };
+        try {
+          options.traces?.record(t);
+        } catch (error) {
+          console.error(`tandem: could not write trace ${traceId}: ${(error as Error).message}`);
+        }
+        metrics.observe(t);
+      };
+      const fail = (error: unknown) => {
+        const e = toTandemError(error);
+        trace({ status: e.status, error: e.code, errorMessage: e.message });
+        return errorResponse(c, e);
+      };
+
+      let raw: string;
+      try {
+        raw = await c.req.text();
+      } catch (error) {
+        return fail(new TandemError("invalid_request", `Could not read the request body: ${(error as Error).message}`));
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch (error) {
+        return fail(new TandemError("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`));
+      }
+      try {
+        requested = parseChatCompletionRequest(json);
+      } catch (error) {
+        return fail(error);
+      }
+      const model = options.models.get(requested.model);
+      if (!model) return fail(modelNotFound(requested.model));
+
+      const request = toGenerateRequest(requested);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = AbortSignal.any([c.req.raw.signal, timeout]);
+      const asTimeout = (error: unknown) =>
+        timeout.aborted ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
+      const created = Math.floor(arrived / 1000);
+      const name = requested.model;
+
+      if (!requested.stream) {
+        let result: GenerateResult;
+        try {
+          result = await model.generate(request, signal);
+        } catch (error) {
+          return fail(asTimeout(error));
+        }
+        const latency = performance.now() - t0;
+        const field = tandemField(traceId, name, result.info, latency);
+        trace(successTrace(result, latency));
+        return c.json(completionBody(traceId, created, name, result, field), 200, tandemHeaders(field));
+      }
+
+      // Streaming: pull the first part before committing to a 200 so early failures get their status.
+      const iterator = model.stream(request, signal)[Symbol.asyncIterator]();
+      let first: IteratorResult<StreamPart>;
+      try {
+        first = await iterator.next();
+      } catch (error) {
+        return fail(asTimeout(error));
+      }
+      const includeUsage = requested.stream_options?.include_usage === true;
+      c.header("content-type", "text/event-stream; charset=utf-8");
+      c.header("cache-control", "no-cache");
+      c.header("connection", "keep-alive");
+      c.header("x-tandem-trace-id", traceId);
+      return honoStream(c, async (out) => {
+        const send = (data: unknown) => out.write(`data: ${JSON.stringify(data)}\n\n`);
+        let text = "";
+        let finished = false;
+        try {
+          await send(chunk(traceId, created, name, { role: "assistant", content: "" }));
+          let next = first;
+          while (!next.done) {
+            const part = next.value;
+            if (part.type === "text") {
+              text += part.text;
+              await send(chunk(traceId, created, name, { content: part.text }, null, request.logprobs ? part.logprobs : undefined));
+            } else if (part.type === "tool-call") {
+              await send(chunk(traceId, created, name, { tool_calls: [part.delta] }));
+            } else {
+              const result = part.result;
+              const latency = performance.now() - t0;
+              const field = tandemField(traceId, name, result.info, latency);
+              await send({ ...chunk(traceId, created, name, {}, result.finishReason), tandem: field });
+              if (includeUsage) {
+                await send({
+                  id: traceId,
+                  object: "chat.completion.chunk",
+                  created,
+                  model: name,
+                  choices: [],
+                  usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens, total_tokens: result.usage.promptTokens + result.usage.completionTokens },
+                });
+              }
+              trace(successTrace(result, latency, text));
+              finished = true;
+            }
+            next = await iterator.next();
+          }
+          if (!finished) throw new TandemError("upstream_error", "Stream ended without a final result");
+          await out.write("data: [DONE]\n\n");
+        } catch (error) {
+          const e = c.req.raw.signal.aborted ? new TandemError("aborted", "Client disconnected") : asTimeout(error);
+          if (!finished) trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text });
+          if (!c.req.raw.signal.aborted) {
+            await send(e.toJSON()).catch(() => {});
+          }
+          await iterator.return?.(undefined).catch(() => {});
+        }
+      });
+    },
+  );
+
+  return { app, metrics };
+}
+
+function modelNotFound(name: string): TandemError {
+  return new TandemError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
+}
+
+function successTrace(result: GenerateResult, latencyMs: number, text?: string): Partial<Trace> & { status: number } {
+  return {
+    status: 200,
+    servedBy: result.info.servedBy,
+    escalated: result.info.escalated,
+    degraded: result.info.degraded ?? false,
+    costUsd: result.info.costUsd,
+    strongOnlyCostUsd: result.info.strongOnlyCostUsd,
+    promptTokens: result.usage.promptTokens,
+    completionTokens: result.usage.completionTokens,
+    latencyMs,
+    decisions: result.info.decisions,
+    calls: result.info.calls,
+    responseText: text ?? result.text,
+  };
+}
+
+/** Maps the OpenAI request body onto the provider-neutral request. */
+export function toGenerateRequest(body: ChatCompletionRequest): GenerateRequest {
+  const stop = body.stop == null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+  return {
+    messages: body.messages,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    seed: body.seed ?? undefined,
+    stop,
+    logprobs: body.logprobs ?? undefined,
+    topLogprobs: body.top_logprobs ?? undefined,
+    tools: body.tools,
+    toolChoice: body.tool_choice,
+    user: body.user,
+  };
+}

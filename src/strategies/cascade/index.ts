@@ -1,0 +1,120 @@
+/**
+ * The `cascade` strategy (FrugalGPT, Chen et al. 2023; AutoMix, Madaan et al. 2023; MoT, Yue et
+ * al. 2024): the weak model answers first; a confidence signal decides whether that answer is
+ * kept or the request escalates to the strong model. See `signals.ts` for each signal's unit.
+ * The rule is always: escalate when `signal < threshold`.
+ *
+ * Streams: the weak answer is generated whole before the decision (it cannot be un-sent); if
+ * kept it is streamed out, otherwise the strong model's stream is passed through.
+ * A weak model that fails escalates (reason "weak model failed"), so the cascade degrades to
+ * the strong model instead of failing.
+ */
+import { TandemError } from "../../core/errors.js";
+import { combinedLocation, streamFromGenerate, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
+import { mapStreamInfo, strategyInfo } from "../info.js";
+import { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
+
+export { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
+
+/** Options of {@link cascade}. */
+export interface CascadeOptions {
+  /** Strategy name (served model name). Default "cascade". */
+  name?: string;
+  weak: Model;
+  strong: Model;
+  signal: CascadeSignal;
+  /** Escalate when the signal is below this, in the signal's unit (nats/token, nats, or vote share). */
+  threshold: number;
+  /** Samples for `self-consistency`. Default 5. */
+  samples?: number;
+  /** Sampling temperature of the self-consistency samples. Default 0.8. */
+  sampleTemperature?: number;
+}
+
+interface WeakOutcome {
+  /** The weak answer to serve if kept (undefined when the weak model failed). */
+  answer?: GenerateResult;
+  calls: ModelCall[];
+  decision: Decision;
+}
+
+/**
+ * Creates a cascade model. Errors: those of the strong model when escalating; `invalid_policy`
+ * for a bad option (e.g. samples < 2 for self-consistency).
+ */
+export function cascade(options: CascadeOptions): Model {
+  const name = options.name ?? "cascade";
+  const samples = options.samples ?? 5;
+  if (options.signal === "self-consistency" && !(samples >= 2)) {
+    throw new TandemError("invalid_policy", `cascade '${name}': self-consistency needs samples ≥ 2, got ${samples}`);
+  }
+  if (!Number.isFinite(options.threshold)) throw new TandemError("invalid_policy", `cascade '${name}': threshold must be a number`);
+  const price = options.strong.price;
+
+  function decision(score: number, escalated: boolean, reason: string): Decision {
+    return { strategy: "cascade", name, signal: options.signal, score, threshold: options.threshold, chosen: escalated ? options.strong.id : options.weak.id, escalated, reason };
+  }
+
+  async function tryWeak(request: GenerateRequest, signal?: AbortSignal): Promise<WeakOutcome> {
+    try {
+      if (options.signal === "self-consistency") {
+        const base = request.seed ?? 0;
+        const results = await Promise.all(
+          Array.from({ length: samples }, (_, i) =>
+            options.weak.generate({ ...request, temperature: options.sampleTemperature ?? 0.8, seed: base + i }, signal),
+          ),
+        );
+        const calls = results.flatMap((r, i) => r.info.calls.map((c) => ({ ...c, role: `weak-sample-${i + 1}` })));
+        const vote = majorityVote(results.map((r) => normalizeAnswer(r.text)));
+        const escalated = vote.share < options.threshold;
+        return {
+          answer: results[vote.index],
+          calls,
+          decision: decision(vote.share, escalated, `${Math.round(vote.share * samples)}/${samples} weak samples agree on "${vote.answer.slice(0, 40)}" (share ${vote.share.toFixed(2)} ${escalated ? "<" : "≥"} ${options.threshold})`),
+        };
+      }
+      const r = await options.weak.generate({ ...request, logprobs: true }, signal);
+      const value = options.signal === "mean-logprob" ? meanLogprob(r.logprobs) : minLogprob(r.logprobs);
+      const escalated = r.toolCalls?.length ? false : value < options.threshold;
+      const unit = options.signal === "mean-logprob" ? "nats/token" : "nats";
+      return {
+        answer: { ...r, logprobs: request.logprobs ? r.logprobs : undefined },
+        calls: r.info.calls.map((c) => ({ ...c, role: "weak" })),
+        decision: decision(value, escalated, `weak ${options.signal} ${value.toFixed(3)} ${unit} ${escalated ? "<" : "≥"} threshold ${options.threshold}`),
+      };
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const message = (error as Error)?.message ?? String(error);
+      return {
+        calls: [{ model: options.weak.id, location: options.weak.location, role: "weak", promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: 0, error: message }],
+        decision: decision(Number.NEGATIVE_INFINITY, true, `weak model failed (${message}): escalated`),
+      };
+    }
+  }
+
+  function keep(weak: WeakOutcome): GenerateResult {
+    const answer = weak.answer as GenerateResult;
+    const served: GenerateResult = { ...answer, info: { ...answer.info, calls: [] } };
+    return { ...answer, info: strategyInfo(served, weak.decision, price, { calls: weak.calls }) };
+  }
+
+  return {
+    id: name,
+    location: combinedLocation([options.weak, options.strong]),
+    price,
+    async generate(request, signal) {
+      const weak = await tryWeak(request, signal);
+      if (!weak.decision.escalated && weak.answer) return keep(weak);
+      const strong = await options.strong.generate(request, signal);
+      return { ...strong, info: strategyInfo(strong, weak.decision, price, { calls: weak.calls }) };
+    },
+    async *stream(request, signal): AsyncGenerator<StreamPart> {
+      const weak = await tryWeak(request, signal);
+      if (!weak.decision.escalated && weak.answer) {
+        yield* streamFromGenerate(Promise.resolve(keep(weak)));
+        return;
+      }
+      yield* mapStreamInfo(options.strong.stream(request, signal), (r) => strategyInfo(r, weak.decision, price, { calls: weak.calls }));
+    },
+  };
+}
