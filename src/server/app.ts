@@ -74,7 +74,20 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
     "/v1/chat/completions",
     bodyLimit({
       maxSize: maxBodyBytes,
-      onError: (c) => errorResponse(c, new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`)),
+      onError: (c) => {
+        const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
+        const t: Trace = {
+          id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, createdAt: Date.now(), model: "", stream: false, status: e.status, error: e.code, errorMessage: e.message,
+          escalated: false, degraded: false, costUsd: 0, strongOnlyCostUsd: 0, promptTokens: 0, completionTokens: 0, latencyMs: 0, decisions: [], calls: [],
+        };
+        try {
+          options.traces?.record(t);
+        } catch (error) {
+          console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
+        }
+        metrics.observe(t);
+        return errorResponse(c, e);
+      },
     }),
     async (c) => {
       const arrived = Date.now();

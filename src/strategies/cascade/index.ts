@@ -48,7 +48,7 @@ export function cascade(options: CascadeOptions): Model {
   if (options.signal === "self-consistency" && !(samples >= 2)) {
     throw new TandemError("invalid_policy", `cascade '${name}': self-consistency needs samples ≥ 2, got ${samples}`);
   }
-  if (!Number.isFinite(options.threshold)) throw new TandemError("invalid_policy", `cascade '${name}': threshold must be a number`);
+  if (typeof options.threshold !== "number" || Number.isNaN(options.threshold)) throw new TandemError("invalid_policy", `cascade '${name}': threshold must be a number (−Infinity = never escalate)`);
   const price = options.strong.price;
 
   function decision(score: number, escalated: boolean, reason: string): Decision {

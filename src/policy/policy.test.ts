@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { TandemError } from "../core/errors.js";
+import { modelPath } from "../../test/helpers.js";
+import { buildPolicy, defaultPolicyPath, interpolateEnv, parsePolicy } from "./index.js";
+
+const base = (extra: string) => `
+models:
+  edge: { provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 256 }
+  big: { provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 256, price: { input: 1, output: 2 } }
+${extra}`;
+
+function policyError(yaml: string): string {
+  try {
+    parsePolicy(yaml, "tandem.yaml");
+  } catch (e) {
+    expect(TandemError.isInstance(e) && e.code).toBe("invalid_policy");
+    return (e as Error).message;
+  }
+  throw new Error("expected the policy to be rejected");
+}
+
+describe("policy schema", () => {
+  it("accepts the embedded default policy", () => {
+    const p = parsePolicy(readFileSync(defaultPolicyPath(), "utf8"), "default.yaml");
+    expect(Object.keys(p.strategies)).toEqual(["route", "cascade"]);
+    expect(p.server.port).toBe(8080);
+  });
+
+  it("names the path of the bad field and what was expected", () => {
+    expect(policyError(base("strategies:\n  auto: { kind: route, weak: edge, strong: big, threshold: high }"))).toMatch(
+      /tandem\.yaml: strategies\.auto\.threshold: .*expected number/i,
+    );
+    expect(policyError(base("strategies:\n  auto: { kind: route, weak: edge, strong: big, threshold: 1.5 }"))).toMatch(/strategies\.auto\.threshold: .*(<=|1)/);
+    expect(policyError(base("strategies:\n  c: { kind: cascade, weak: edge, strong: big, signal: vibes, threshold: 0 }"))).toMatch(/strategies\.c\.signal/);
+    expect(policyError(base("strategies:\n  c: { kind: teleport, weak: edge }"))).toMatch(/strategies\.c\.kind/);
+    expect(policyError("models:\n  m: { provider: llama-cpp }")).toMatch(/models\.m.*path/);
+    expect(policyError("models:\n  m: { provider: llama-cpp, path: x.gguf, threads: 0 }")).toMatch(/models\.m.*threads/);
+    expect(policyError("models: {}")).toMatch(/models: at least one model/);
+    expect(policyError("models:\n  m: { provider: llama-cpp, path: x.gguf, colour: red }")).toMatch(/colour/);
+    expect(policyError("models: [unclosed")).toMatch(/not valid YAML/);
+  });
+
+  it("interpolates ${VAR} and ${VAR:-default}", () => {
+    expect(interpolateEnv({ a: ["${X}", "${Y:-dflt}", "k=${X}"] }, { X: "1" })).toEqual({ a: ["1", "dflt", "k=1"] });
+  });
+});
+
+describe("policy builder", () => {
+  it("builds nested strategies and serves every name", async () => {
+    const built = await buildPolicy(
+      parsePolicy(base(`strategies:
+  inner: { kind: cascade, weak: edge, strong: big, signal: mean-logprob, threshold: -1 }
+  outer: { kind: route, weak: edge, strong: inner, router: { kind: random, seed: 1 }, threshold: 0.5 }
+traces: false`)),
+    );
+    try {
+      expect([...built.served.keys()].sort()).toEqual(["big", "edge", "inner", "outer"]);
+      expect(built.all.get("outer")?.price).toEqual({ inputPerMillion: 1, outputPerMillion: 2 }); // the strong path's price
+      const r = await built.served.get("outer")!.generate({ messages: [{ role: "user", content: "Once upon a time" }], maxTokens: 8 });
+      expect(r.info.decisions[0].name).toBe("outer");
+    } finally {
+      await built.close();
+    }
+  });
+
+  it("reports unknown references and cycles with their path", async () => {
+    await expect(buildPolicy(parsePolicy(base("strategies:\n  a: { kind: route, weak: edge, strong: nope, threshold: 0.5 }\ntraces: false")))).rejects.toThrow(
+      /strategies\.a\.strong: unknown model or strategy 'nope'/,
+    );
+    await expect(
+      buildPolicy(
+        parsePolicy(base("strategies:\n  a: { kind: route, weak: edge, strong: b, threshold: 0.5 }\n  b: { kind: route, weak: edge, strong: a, threshold: 0.5 }\ntraces: false")),
+      ),
+    ).rejects.toThrow(/cycle a → b → a/);
+  });
+
+  it("fails at start-up on a missing model file", async () => {
+    await expect(buildPolicy(parsePolicy("models:\n  m: { provider: llama-cpp, path: /nonexistent/x.gguf }\ntraces: false"))).rejects.toMatchObject({ code: "model_load_failed" });
+  });
+});
