@@ -22,7 +22,8 @@ export function cliCommand(): { command: string; args: string[] } {
   const compiled = fileURLToPath(new URL("../cli/run.js", import.meta.url));
   if (existsSync(compiled)) return { command: process.execPath, args: [compiled] };
   const source = fileURLToPath(new URL("../cli/run.ts", import.meta.url));
-  return { command: process.execPath, args: ["--import", "tsx", source] };
+  // resolve tsx from this package, not from the caller's working directory
+  return { command: process.execPath, args: ["--import", import.meta.resolve("tsx"), source] };
 }
 
 /**
