@@ -11,6 +11,8 @@ import { listen, type RunningServer } from "../src/server/listen.js";
 import type { TandemField } from "../src/server/openai-format.js";
 import { modelPath } from "./helpers.js";
 
+type ErrorBody = { error: { code: string; type: string; param: string | null; message: string } };
+
 let sidecar: Sidecar;
 let built: BuiltPolicy;
 let gateway: RunningServer;
@@ -54,7 +56,7 @@ describe("gateway: models and health", () => {
   it("lists every strategy and model", async () => {
     const list = await client.models.list();
     expect(list.data.map((m) => m.id).sort()).toEqual(["always-strong", "cascade", "cloud", "dead", "edge", "route"]);
-    const health = await (await fetch(`${url}/health`)).json();
+    const health = (await (await fetch(`${url}/health`)).json()) as { status: string };
     expect(health.status).toBe("ok");
   });
 });
@@ -197,13 +199,13 @@ describe("gateway: errors are OpenAI-shaped and the server keeps answering", () 
   it("malformed JSON → 400 invalid_json", async () => {
     const res = await post("{\"model\": \"route\", \"messages\": [");
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: "invalid_json", type: "invalid_request_error" });
+    expect(((await res.json()) as ErrorBody).error).toMatchObject({ code: "invalid_json", type: "invalid_request_error" });
   });
 
   it("invalid fields → 400 naming the field", async () => {
     const res = await post(JSON.stringify({ model: "route", messages: [{ role: "wizard", content: "hi" }] }));
     expect(res.status).toBe(400);
-    expect((await res.json()).error.param).toMatch(/^messages\.0/);
+    expect(((await res.json()) as ErrorBody).error.param).toMatch(/^messages\.0/);
     await expect(client.chat.completions.create({ model: "route", messages: [], max_tokens: 3 })).rejects.toMatchObject({ status: 400 });
     await expect(client.chat.completions.create({ model: "route", messages: [{ role: "user", content: "x" }], temperature: 9 })).rejects.toMatchObject({ status: 400, param: "temperature" });
   });
@@ -219,7 +221,7 @@ describe("gateway: errors are OpenAI-shaped and the server keeps answering", () 
   it("oversized body → 413", async () => {
     const res = await post(JSON.stringify({ model: "route", messages: [{ role: "user", content: "x".repeat(100_000) }] }));
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("payload_too_large");
+    expect(((await res.json()) as ErrorBody).error.code).toBe("payload_too_large");
   });
 
   it("unreachable upstream → 502, streaming or not", async () => {
@@ -241,7 +243,7 @@ describe("gateway: errors are OpenAI-shaped and the server keeps answering", () 
   it("unknown route → 404 in OpenAI's shape", async () => {
     const res = await fetch(`${url}/v1/embeddings`, { method: "POST", body: "{}" });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.type).toBe("invalid_request_error");
+    expect(((await res.json()) as ErrorBody).error.type).toBe("invalid_request_error");
   });
 
   it("still answers after all of the above, and traced the failures", async () => {

@@ -9,7 +9,11 @@ import { TandemError } from "../core/errors.js";
 import type { Model } from "../core/model.js";
 import { llamaCpp, type LlamaCppModel } from "../providers/llama-cpp/index.js";
 import { openaiCompatible } from "../providers/openai-compatible.js";
+import { createDetector } from "../privacy/index.js";
+import type { EntityType } from "../privacy/types.js";
 import { cascade } from "../strategies/cascade/index.js";
+import { guard } from "../strategies/guard/index.js";
+import { privacy } from "../strategies/privacy/index.js";
 import { loadRouter, loadRouterFile, route, type RouterFile } from "../strategies/route/index.js";
 import { openTraceStore, type TraceStore } from "../store/traces.js";
 import { parsePolicy, type ModelSpec, type Policy, type StrategySpec } from "./schema.js";
@@ -160,6 +164,29 @@ function buildStrategyModel(name: string, spec: StrategySpec, ref: (name: string
         threshold: spec.threshold,
         samples: spec.samples,
         sampleTemperature: spec.sampleTemperature,
+      });
+    case "privacy":
+      return privacy({
+        id: name,
+        detector: createDetector({ tagger: spec.tagger === undefined ? undefined : spec.tagger === false ? false : at(spec.tagger) }),
+        remote: ref(spec.remote, "remote"),
+        local: spec.local ? ref(spec.local, "local") : undefined,
+        mode: spec.mode,
+        entities: spec.entities as EntityType[] | undefined,
+        minScore: spec.minScore,
+        detectorTimeoutMs: spec.detectorTimeoutMs,
+        onDetectorError: spec.onDetectorError,
+        redactForEdge: spec.redactForEdge,
+      });
+    case "guard":
+      return guard({
+        id: name,
+        model: ref(spec.model, "model"),
+        input: spec.input,
+        output: spec.output,
+        classifier: spec.classifier ? at(spec.classifier) : undefined,
+        onBlock: spec.onBlock,
+        refusalMessage: spec.refusalMessage,
       });
   }
 }

@@ -90,7 +90,52 @@ const cascadeStrategy = z
   })
   .strict();
 
-export const strategySpecSchema = z.discriminatedUnion("kind", [routeStrategy, cascadeStrategy]);
+const privacyStrategy = z
+  .object({
+    kind: z.literal("privacy"),
+    /** The model requests are meant for; redaction applies when it is a cloud model. */
+    remote: name,
+    /** Edge model for `local-only` and (optionally) detector failures. */
+    local: name.optional(),
+    mode: z.enum(["redact", "local-only", "block"]).default("redact"),
+    /** Entity types to hide (default: all detected). */
+    entities: z.array(z.string()).optional(),
+    /** Spans scoring below this are ignored, in [0, 1]. */
+    minScore: z.number().min(0).max(1).optional(),
+    /** Detection budget per request, ms; exceeding it fails closed. */
+    detectorTimeoutMs: z.number().int().min(1).optional(),
+    onDetectorError: z.enum(["block", "local"]).optional(),
+    redactForEdge: z.boolean().optional(),
+    /** The PII tagger model file (default models/privacy-tagger.json), or false for patterns only. */
+    tagger: z.union([z.string(), z.literal(false)]).optional(),
+  })
+  .strict();
+
+const guardStrategy = z
+  .object({
+    kind: z.literal("guard"),
+    /** The guarded model or strategy. */
+    model: name,
+    input: z
+      .union([
+        z.literal(false),
+        z.object({ harm: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), injection: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), scope: z.enum(["last-user", "all"]).optional() }).strict(),
+      ])
+      .optional(),
+    output: z
+      .union([
+        z.literal(false),
+        z.object({ harm: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), placeholders: z.boolean().optional(), secrets: z.boolean().optional() }).strict(),
+      ])
+      .optional(),
+    /** Guard classifier file (default models/guard.json). */
+    classifier: z.string().optional(),
+    onBlock: z.enum(["error", "refusal"]).optional(),
+    refusalMessage: z.string().optional(),
+  })
+  .strict();
+
+export const strategySpecSchema = z.discriminatedUnion("kind", [routeStrategy, cascadeStrategy, privacyStrategy, guardStrategy]);
 
 export const policySchema = z
   .object({

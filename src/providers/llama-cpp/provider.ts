@@ -52,6 +52,8 @@ export interface LlamaCppModel extends Model {
   readonly queued: number;
   /** The loaded node-llama-cpp model (after `load()`), for token-level strategies. */
   readonly llamaModel: LlamaModel | undefined;
+  /** Frees the context and the weights. Idempotent. */
+  close(): Promise<void>;
 }
 
 interface Loaded {

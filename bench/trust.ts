@@ -1,0 +1,76 @@
+/**
+ * Trust benchmark (issue #5): PII detector quality (span P/R/F1 per entity type, exact and
+ * overlap) on the presidio synthetic set's held-out split (seed 42; by example, and by unseen
+ * template as a harder view), false positives on ordinary prompts, detector latency, and the
+ * guard classifier's held-out TPR/FPR/AUROC and XSTest over-refusal, next to published peer
+ * figures (measured on different sets — not comparable head to head).
+ *
+ * Run: npx tsx bench/trust.ts  → bench/results/trust.json
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createDetector } from "../src/privacy/detector.js";
+import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup } from "../src/privacy/dataset.js";
+import { defaultNegativesPath, evaluateDetector, falsePositiveRate, loadNegatives, trainPrivacyTagger } from "../src/privacy/train.js";
+import { loadGuardClassifier } from "../src/strategies/guard/classifier.js";
+import { safetySplit } from "../src/strategies/guard/data.js";
+import { evaluateGuardClassifier } from "../src/strategies/guard/train.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const round = (x: unknown): unknown => (typeof x === "number" ? Math.round(x * 1e4) / 1e4 : Array.isArray(x) ? x.map(round) : x && typeof x === "object" ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, round(v)])) : x);
+
+async function main() {
+  const data = loadPiiDataset(defaultPrivacyDatasetPath());
+  const shipped = createDetector();
+  const exampleSplit = splitByGroup(data, { seed: 42, testShare: 0.2, by: "example" });
+  const t0 = performance.now();
+  const byExample = await evaluateDetector(shipped, exampleSplit.test);
+  const msPerText = (performance.now() - t0) / exampleSplit.test.length;
+  const negatives = loadNegatives(defaultNegativesPath(), 42).test.slice(0, 500);
+  const fp = await falsePositiveRate(shipped, negatives);
+  // Harder view: whole templates held out (a tagger trained without them, not written to disk).
+  const byTemplate = await trainPrivacyTagger({ out: null, by: "template", seed: 42 });
+  const patternsOnly = await evaluateDetector(createDetector({ tagger: false }), exampleSplit.test);
+
+  const guardTest = safetySplit({ seed: 42 }).test;
+  const guardReport = evaluateGuardClassifier(loadGuardClassifier(), guardTest);
+
+  const result = {
+    generatedAt: new Date().toISOString(),
+    machine: `${process.platform} ${process.arch}, node ${process.version}`,
+    privacy: {
+      dataset: "presidio-research synthetic v2 (1,500 texts, 17 entity types), ../shared/data/privacy",
+      model: "models/privacy-tagger.json (tandem privacy train: 8 epochs, seed 13, split seed 42, +1,500 harmless instructions as all-O examples) + validator/libphonenumber-js patterns",
+      commands: ["tandem privacy train", "tandem eval privacy", "tandem eval privacy --split template (needs a tagger trained with --split template)", "npx tsx bench/trust.ts"],
+      heldOutByExample: { split: { by: "example", seed: 42, testShare: 0.2, examples: exampleSplit.test.length }, ...byExample },
+      heldOutByTemplate: { split: { by: "template", seed: 42, testShare: 0.2, examples: byTemplate.testExamples }, ...byTemplate.report },
+      patternsOnlyByExample: { exact: { ALL: patternsOnly.exact.ALL }, overlap: { ALL: patternsOnly.overlap.ALL } },
+      falsePositivesOnOrdinaryPrompts: { ...fp, note: "500 held-out harmless instructions (no private data; some name public figures or places)" },
+      latencyMsPerText: msPerText,
+    },
+    guard: {
+      data: "held-out split (seed 42): 20 % of HarmBench standard+contextual behaviors, 20 % of harmless instructions, 50 % of XSTest (stratified by type)",
+      model: "models/guard.json (tandem guard train: logistic regression on word 1-2grams + char 4-grams, 12 epochs, seed 7)",
+      commands: ["tandem guard train", "tandem eval guard", "tandem eval guard --dataset ../shared/data/safety/xstest_prompts.csv (whole XSTest, includes training half)"],
+      ...guardReport,
+      injectionRules: "rule-based (src/strategies/guard/detectors.ts); no public injection set in ../shared/data, so no measured figure",
+    },
+    peers: {
+      note: "Published figures on the peers' own evaluation sets — different data from ours, not comparable head to head.",
+      llamaGuard3_8B: { f1: 0.939, fpr: 0.04, set: "Meta's internal test set (Llama Guard 3 model card)" },
+      promptGuard2_86M: { recallAt1PctFpr: 0.975, set: "Meta's prompt-injection/jailbreak evaluation set (Prompt Guard 2 model card)" },
+    },
+  };
+  const out = path.join(root, "bench/results/trust.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(round(result), null, 2) + "\n");
+  console.log(`wrote ${out}`);
+  console.log(`privacy held-out (by example) overlap F1 ALL ${byExample.overlap.ALL.f1.toFixed(3)}, exact ${byExample.exact.ALL.f1.toFixed(3)}; by template overlap ${byTemplate.report.overlap.ALL.f1.toFixed(3)}`);
+  console.log(`guard held-out TPR ${guardReport.overall.tpr.toFixed(3)} FPR ${guardReport.overall.fpr.toFixed(3)} AUROC ${guardReport.overall.auroc.toFixed(3)} XSTest over-refusal ${guardReport.xstestOverRefusal.toFixed(3)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

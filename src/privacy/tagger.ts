@@ -1,0 +1,295 @@
+/**
+ * A small PII tagger of ours: a greedy left-to-right averaged perceptron over BIO labels with
+ * hand-built features (word, word shape, capitalization, prefixes/suffixes, neighbouring words
+ * and shapes, previous labels) — the classic Collins (2002) structured perceptron with the
+ * averaging trick, as in Honnibal's "A good part-of-speech tagger in about 200 lines of Python".
+ * No gazetteers. Training is deterministic (seeded shuffles), runs in seconds on one CPU core,
+ * and the serialized model is a plain JSON file (`models/privacy-tagger.json`).
+ */
+import { tokenize, type Token } from "./tokenize.js";
+import { seededShuffle } from "./random.js";
+import { isEntityType, type EntityType, type PiiSpan } from "./types.js";
+
+/** A training example: a text and its gold spans (offsets into `text`). */
+export interface LabeledText {
+  text: string;
+  spans: Array<{ start: number; end: number; type: EntityType }>;
+}
+
+/** Serialized tagger (`kind: "bio-perceptron"`). */
+export interface TaggerFile {
+  kind: "bio-perceptron";
+  version: 1;
+  /** Labels, index-aligned with the weight vectors: "O", "B-PERSON", "I-PERSON", … */
+  labels: string[];
+  /** feature → "labelIndex:weight,labelIndex:weight" (averaged weights, rounded to 1e-3). */
+  weights: Record<string, string>;
+  /** How the file was produced (data, split, seed, epochs, date). */
+  provenance: Record<string, unknown>;
+}
+
+/** Training options. */
+export interface TaggerTrainOptions {
+  /** Passes over the training data. @default 8 */
+  epochs?: number;
+  /** Seed of the per-epoch shuffles. @default 13 */
+  seed?: number;
+  /** Drop features seen fewer than this many times in training. @default 2 */
+  minFeatureCount?: number;
+  /** Extra provenance recorded in the file. */
+  provenance?: Record<string, unknown>;
+}
+
+function shape(word: string): string {
+  return word
+    .replace(/\p{Lu}/gu, "X")
+    .replace(/\p{Ll}/gu, "x")
+    .replace(/\p{N}/gu, "d")
+    .replace(/[^Xxd]/g, (c) => c);
+}
+
+function shortShape(word: string): string {
+  return shape(word).replace(/(.)\1+/g, "$1");
+}
+
+/** Features of token `i` given the two previous predicted labels. */
+function features(tokens: readonly Token[], lower: readonly string[], shapes: readonly string[], i: number, prev: string, prev2: string): string[] {
+  const t = tokens[i];
+  const w = t.value;
+  const lw = lower[i];
+  const sh = shapes[i];
+  const f = [
+    "b",
+    "w=" + lw,
+    "s3=" + lw.slice(-3),
+    "s2=" + lw.slice(-2),
+    "p2=" + lw.slice(0, 2),
+    "sh=" + sh,
+    "lsh=" + shape(w).slice(0, 8),
+    "len=" + Math.min(w.length, 12),
+    "nl=" + t.newline,
+    "first=" + (i === 0),
+    "pt=" + prev,
+    "pt2=" + prev2 + "|" + prev,
+    "ptsh=" + prev + "|" + sh,
+    "pw=" + (i > 0 ? lower[i - 1] : "<s>"),
+    "ppw=" + (i > 1 ? lower[i - 2] : "<s>"),
+    "nw=" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
+    "nnw=" + (i + 2 < tokens.length ? lower[i + 2] : "</s>"),
+    "psh=" + (i > 0 ? shapes[i - 1] : "<s>"),
+    "nsh=" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
+    "pw|w=" + (i > 0 ? lower[i - 1] : "<s>") + "|" + lw,
+    "w|nw=" + lw + "|" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
+    "pt|w=" + prev + "|" + lw,
+    "psh|sh|nsh=" + (i > 0 ? shapes[i - 1] : "<s>") + "|" + sh + "|" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
+  ];
+  if (/^\p{N}+$/u.test(w)) f.push("ndig=" + w.length, "n4=" + (w.length === 4 ? w.slice(0, 2) : "-"));
+  return f;
+}
+
+/** Converts gold spans to one BIO label per token (tokens overlapping a span take its type). */
+export function bioLabels(tokens: readonly Token[], spans: LabeledText["spans"]): string[] {
+  const labels = tokens.map(() => "O");
+  for (const s of spans) {
+    let first = true;
+    tokens.forEach((t, i) => {
+      if (t.start < s.end && s.start < t.end) {
+        labels[i] = (first ? "B-" : "I-") + s.type;
+        first = false;
+      }
+    });
+  }
+  return labels;
+}
+
+/** Turns BIO labels (and per-token scores) back into character spans of `text`. */
+export function bioToSpans(text: string, tokens: readonly Token[], labels: readonly string[], scores: readonly number[]): PiiSpan[] {
+  const out: PiiSpan[] = [];
+  let cur: { type: EntityType; from: number; to: number; scores: number[] } | undefined;
+  const close = () => {
+    if (!cur) return;
+    const start = tokens[cur.from].start;
+    const end = tokens[cur.to].end;
+    const score = cur.scores.reduce((a, b) => a + b, 0) / cur.scores.length;
+    out.push({ start, end, type: cur.type, text: text.slice(start, end), score, source: "tagger" });
+    cur = undefined;
+  };
+  labels.forEach((label, i) => {
+    if (label === "O") return close();
+    const type = label.slice(2);
+    if (!isEntityType(type)) return close();
+    if (label.startsWith("I-") && cur && cur.type === type && cur.to === i - 1) {
+      cur.to = i;
+      cur.scores.push(scores[i]);
+    } else {
+      close();
+      cur = { type, from: i, to: i, scores: [scores[i]] };
+    }
+  });
+  close();
+  return out;
+}
+
+/** A trained (or loaded) BIO perceptron tagger. */
+export class PerceptronTagger {
+  readonly labels: string[];
+  private readonly weights: Map<string, Float64Array>;
+
+  private constructor(labels: string[], weights: Map<string, Float64Array>) {
+    this.labels = labels;
+    this.weights = weights;
+  }
+
+  /** Loads a serialized tagger. Throws `Error` when `file.kind` is not "bio-perceptron". */
+  static fromJSON(file: TaggerFile): PerceptronTagger {
+    if (file.kind !== "bio-perceptron") throw new Error(`not a bio-perceptron tagger file (kind: ${String(file.kind)})`);
+    const weights = new Map<string, Float64Array>();
+    for (const [feat, packed] of Object.entries(file.weights)) {
+      const v = new Float64Array(file.labels.length);
+      for (const pair of packed.split(",")) {
+        const [k, w] = pair.split(":");
+        v[Number(k)] = Number(w);
+      }
+      weights.set(feat, v);
+    }
+    return new PerceptronTagger(file.labels, weights);
+  }
+
+  /**
+   * Trains on `examples` (deterministic for a given seed). Time: about 1 s per epoch per 1,000
+   * examples of ~40 tokens on one core.
+   */
+  static train(examples: readonly LabeledText[], options: TaggerTrainOptions = {}): { tagger: PerceptronTagger; file: TaggerFile } {
+    const epochs = options.epochs ?? 8;
+    const seed = options.seed ?? 13;
+    const minCount = options.minFeatureCount ?? 2;
+    const prepared = examples.map((e) => {
+      const tokens = tokenize(e.text);
+      return { tokens, lower: tokens.map((t) => t.value.toLowerCase()), shapes: tokens.map((t) => shortShape(t.value)), gold: bioLabels(tokens, e.spans) };
+    });
+    const labelSet = new Set<string>(["O"]);
+    for (const p of prepared) for (const l of p.gold) labelSet.add(l);
+    const labels = [...labelSet].sort((a, b) => (a === "O" ? -1 : b === "O" ? 1 : a.localeCompare(b)));
+    const index = new Map(labels.map((l, i) => [l, i]));
+    const n = labels.length;
+
+    // Feature counts on gold histories, for pruning rare features.
+    const counts = new Map<string, number>();
+    for (const p of prepared) {
+      for (let i = 0; i < p.tokens.length; i++) {
+        for (const f of features(p.tokens, p.lower, p.shapes, i, i > 0 ? p.gold[i - 1] : "<s>", i > 1 ? p.gold[i - 2] : "<s>")) counts.set(f, (counts.get(f) ?? 0) + 1);
+      }
+    }
+    const keep = (f: string) => (counts.get(f) ?? 0) >= minCount;
+
+    const w = new Map<string, Float64Array>();
+    const totals = new Map<string, Float64Array>();
+    const stamps = new Map<string, Float64Array>();
+    let step = 0;
+    const vec = (m: Map<string, Float64Array>, f: string) => {
+      let v = m.get(f);
+      if (!v) m.set(f, (v = new Float64Array(n)));
+      return v;
+    };
+    const update = (f: string, label: number, delta: number) => {
+      const wv = vec(w, f);
+      const tv = vec(totals, f);
+      const sv = vec(stamps, f);
+      tv[label] += (step - sv[label]) * wv[label];
+      sv[label] = step;
+      wv[label] += delta;
+    };
+    const scoresOf = (feats: string[]) => {
+      const s = new Float64Array(n);
+      for (const f of feats) {
+        const v = w.get(f);
+        if (v) for (let k = 0; k < n; k++) s[k] += v[k];
+      }
+      return s;
+    };
+
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      for (const p of seededShuffle(prepared, seed + epoch)) {
+        let prev = "<s>";
+        let prev2 = "<s>";
+        for (let i = 0; i < p.tokens.length; i++) {
+          step++;
+          const feats = features(p.tokens, p.lower, p.shapes, i, prev, prev2).filter(keep);
+          const s = scoresOf(feats);
+          let guess = 0;
+          for (let k = 1; k < n; k++) if (s[k] > s[guess]) guess = k;
+          const truth = index.get(p.gold[i]) ?? 0;
+          if (guess !== truth) {
+            for (const f of feats) {
+              update(f, truth, 1);
+              update(f, guess, -1);
+            }
+          }
+          prev2 = prev;
+          prev = labels[guess];
+        }
+      }
+    }
+    // Average.
+    const averaged = new Map<string, Float64Array>();
+    const packed: Record<string, string> = {};
+    for (const [f, wv] of w) {
+      const tv = totals.get(f)!;
+      const sv = stamps.get(f)!;
+      const av = new Float64Array(n);
+      const parts: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const total = tv[k] + (step - sv[k]) * wv[k];
+        const value = Math.round((total / step) * 1000) / 1000;
+        av[k] = value;
+        if (value !== 0) parts.push(`${k}:${value}`);
+      }
+      if (parts.length > 0) {
+        averaged.set(f, av);
+        packed[f] = parts.join(",");
+      }
+    }
+    const file: TaggerFile = {
+      kind: "bio-perceptron",
+      version: 1,
+      labels,
+      weights: packed,
+      provenance: { algorithm: "greedy averaged perceptron, BIO labels", epochs, seed, minFeatureCount: minCount, trainExamples: examples.length, ...options.provenance },
+    };
+    return { tagger: new PerceptronTagger(labels, averaged), file };
+  }
+
+  /** Per-token labels and scores (softmax probability of the chosen label, in [0, 1]). */
+  tagTokens(tokens: readonly Token[]): { labels: string[]; scores: number[] } {
+    const lower = tokens.map((t) => t.value.toLowerCase());
+    const shapes = tokens.map((t) => shortShape(t.value));
+    const n = this.labels.length;
+    const out: string[] = [];
+    const scores: number[] = [];
+    let prev = "<s>";
+    let prev2 = "<s>";
+    for (let i = 0; i < tokens.length; i++) {
+      const s = new Float64Array(n);
+      for (const f of features(tokens, lower, shapes, i, prev, prev2)) {
+        const v = this.weights.get(f);
+        if (v) for (let k = 0; k < n; k++) s[k] += v[k];
+      }
+      let best = 0;
+      for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
+      let z = 0;
+      for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
+      out.push(this.labels[best]);
+      scores.push(1 / z);
+      prev2 = prev;
+      prev = this.labels[best];
+    }
+    return { labels: out, scores };
+  }
+
+  /** Private spans of `text` found by the tagger (source "tagger"). */
+  tag(text: string): PiiSpan[] {
+    const tokens = tokenize(text);
+    const { labels, scores } = this.tagTokens(tokens);
+    return bioToSpans(text, tokens, labels, scores);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Tandem's small harmful-request classifier: L2-regularized logistic regression over word
+ * unigrams and bigrams and character 4-grams (binary features, vocabulary from the training
+ * split), trained with seeded mini-batch Adam and class-balanced weights. CPU-only, seconds to
+ * train, deterministic; serialized as JSON (`models/guard.json`).
+ *
+ * Data (../shared/data/safety): unsafe = HarmBench behaviors (standard + contextual; the
+ * copyright category is left out, it is not a safety harm) and XSTest's unsafe prompts; safe =
+ * harmless instructions and XSTest's safe prompts. Held-out split fixed by seed. XSTest's safe
+ * prompts are built to trip keyword filters ("How do I kill a Python process?"): the held-out
+ * half of them measures over-refusal.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { seededRandom, seededShuffle } from "../../privacy/random.js";
+import { repoRoot } from "../../privacy/dataset.js";
+
+/** Serialized classifier (`kind: "logreg-ngrams"`). */
+export interface GuardClassifierFile {
+  kind: "logreg-ngrams";
+  version: 1;
+  bias: number;
+  /** feature → weight (rounded to 1e-4; zero weights omitted). */
+  weights: Record<string, number>;
+  /** Suggested threshold on the probability (chosen on the training split for ≤ 5 % FPR). */
+  threshold: number;
+  provenance: Record<string, unknown>;
+}
+
+/** A labeled prompt. `label` 1 = unsafe (should be refused), 0 = safe. */
+export interface SafetyExample {
+  text: string;
+  label: 0 | 1;
+  /** Origin: "harmbench", "harmless", "xstest". */
+  source: string;
+  /** XSTest type / HarmBench category, when known. */
+  type?: string;
+}
+
+/** Binary n-gram features of a text. */
+export function guardFeatures(text: string): string[] {
+  const lower = text.toLowerCase();
+  const words = lower.match(/[\p{L}\p{N}']+/gu) ?? [];
+  const feats = new Set<string>();
+  for (let i = 0; i < words.length; i++) {
+    feats.add("w:" + words[i]);
+    if (i + 1 < words.length) feats.add("b:" + words[i] + " " + words[i + 1]);
+  }
+  for (const w of words) {
+    const padded = ` ${w} `;
+    for (let i = 0; i + 4 <= padded.length; i++) feats.add("c:" + padded.slice(i, i + 4));
+  }
+  return [...feats];
+}
+
+/** A loaded or trained guard classifier. */
+export class GuardClassifier {
+  private constructor(
+    private readonly weights: Map<string, number>,
+    private readonly bias: number,
+    /** Suggested decision threshold on `score`. */
+    readonly threshold: number,
+  ) {}
+
+  /** Loads a serialized classifier. Throws `Error` on a wrong `kind`. */
+  static fromJSON(file: GuardClassifierFile): GuardClassifier {
+    if (file.kind !== "logreg-ngrams") throw new Error(`not a logreg-ngrams guard file (kind: ${String(file.kind)})`);
+    return new GuardClassifier(new Map(Object.entries(file.weights)), file.bias, file.threshold);
+  }
+
+  /** Probability in [0, 1] that `text` is a harmful request (or harmful content). */
+  score(text: string): number {
+    let z = this.bias;
+    for (const f of guardFeatures(text)) z += this.weights.get(f) ?? 0;
+    return 1 / (1 + Math.exp(-z));
+  }
+
+  /**
+   * Trains on `examples` (deterministic for a seed): Adam, lr 0.05, L2 1e-4, batch 64,
+   * `epochs` passes, class-balanced loss. Features seen in fewer than `minCount` examples are dropped.
+   */
+  static train(examples: readonly SafetyExample[], options: { epochs?: number; seed?: number; minCount?: number; l2?: number; provenance?: Record<string, unknown> } = {}): { classifier: GuardClassifier; file: GuardClassifierFile } {
+    const epochs = options.epochs ?? 12;
+    const seed = options.seed ?? 7;
+    const minCount = options.minCount ?? 2;
+    const l2 = options.l2 ?? 1e-4;
+    const feats = examples.map((e) => guardFeatures(e.text));
+    const df = new Map<string, number>();
+    for (const fs_ of feats) for (const f of fs_) df.set(f, (df.get(f) ?? 0) + 1);
+    const vocab = [...df.entries()].filter(([, c]) => c >= minCount).map(([f]) => f).sort();
+    const index = new Map(vocab.map((f, i) => [f, i]));
+    const rows = feats.map((fs_) => Int32Array.from(fs_.flatMap((f) => (index.has(f) ? [index.get(f)!] : []))));
+    const pos = examples.filter((e) => e.label === 1).length;
+    const neg = examples.length - pos;
+    const cw = [examples.length / (2 * Math.max(1, neg)), examples.length / (2 * Math.max(1, pos))];
+    const d = vocab.length;
+    const w = new Float64Array(d + 1); // last = bias
+    const m = new Float64Array(d + 1);
+    const v = new Float64Array(d + 1);
+    const lr = 0.05;
+    const b1 = 0.9;
+    const b2 = 0.999;
+    let t = 0;
+    const order = examples.map((_, i) => i);
+    const batch = 64;
+    const rand = seededRandom(seed);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const shuffled = seededShuffle(order, Math.floor(rand() * 1e9));
+      for (let start = 0; start < shuffled.length; start += batch) {
+        const grad = new Map<number, number>();
+        const ids = shuffled.slice(start, start + batch);
+        for (const i of ids) {
+          let z = w[d];
+          for (const f of rows[i]) z += w[f];
+          const p = 1 / (1 + Math.exp(-z));
+          const g = (p - examples[i].label) * cw[examples[i].label] / ids.length;
+          for (const f of rows[i]) grad.set(f, (grad.get(f) ?? 0) + g);
+          grad.set(d, (grad.get(d) ?? 0) + g);
+        }
+        t++;
+        for (const [f, g0] of grad) {
+          const g = g0 + (f === d ? 0 : l2 * w[f]);
+          m[f] = b1 * m[f] + (1 - b1) * g;
+          v[f] = b2 * v[f] + (1 - b2) * g * g;
+          const mh = m[f] / (1 - b1 ** t);
+          const vh = v[f] / (1 - b2 ** t);
+          w[f] -= (lr * mh) / (Math.sqrt(vh) + 1e-8);
+        }
+      }
+    }
+    const weights: Record<string, number> = {};
+    vocab.forEach((f, i) => {
+      const r = Math.round(w[i] * 1e4) / 1e4;
+      if (r !== 0) weights[f] = r;
+    });
+    const bias = Math.round(w[d] * 1e4) / 1e4;
+    const classifier = new GuardClassifier(new Map(Object.entries(weights)), bias, 0.5);
+    // Threshold: the lowest score keeping the training FPR ≤ 5 %.
+    const negScores = examples.filter((e) => e.label === 0).map((e) => classifier.score(e.text)).sort((a, b) => b - a);
+    const threshold = Math.max(0.5, negScores[Math.floor(negScores.length * 0.05)] ?? 0.5);
+    const file: GuardClassifierFile = {
+      kind: "logreg-ngrams",
+      version: 1,
+      bias,
+      weights,
+      threshold: Math.round(threshold * 1e4) / 1e4,
+      provenance: { algorithm: "logistic regression, word 1-2grams + char 4-grams, Adam, class-balanced", epochs, seed, minCount, l2, trainExamples: examples.length, ...options.provenance },
+    };
+    return { classifier: new GuardClassifier(classifier.weights, bias, file.threshold), file };
+  }
+}
+
+/** Path of the shipped classifier. */
+export function defaultGuardModelPath(): string {
+  return path.join(repoRoot(), "models", "guard.json");
+}
+
+const cache = new Map<string, GuardClassifier>();
+/** Loads (and caches per path) a classifier file. Throws `Error` when missing or malformed. */
+export function loadGuardClassifier(file: string = defaultGuardModelPath()): GuardClassifier {
+  const key = path.resolve(file);
+  let c = cache.get(key);
+  if (!c) {
+    c = GuardClassifier.fromJSON(JSON.parse(fs.readFileSync(key, "utf8")) as GuardClassifierFile);
+    cache.set(key, c);
+  }
+  return c;
+}

@@ -1,0 +1,53 @@
+/**
+ * Rule-based guard signals that need no model: prompt-injection / jailbreak markers (input),
+ * secrets and leaked privacy placeholders (output). Each returns a score in [0, 1] and the
+ * rule that fired, so a decision can say why.
+ */
+
+/** A rule hit: score in [0, 1] and a short reason. */
+export interface RuleHit {
+  score: number;
+  reason: string;
+}
+
+const INJECTION_RULES: Array<[RegExp, number, string]> = [
+  [/\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all|your|the|system)\b[^.\n]{0,30}\b(instructions?|prompts?|rules?|guidelines?|directions?|messages?)/i, 0.95, "asks to ignore previous instructions"],
+  [/\b(reveal|print|show|repeat|output|leak|tell me)\b[^.\n]{0,40}\b(system prompt|hidden (prompt|instructions)|initial instructions|your instructions|developer message)/i, 0.9, "asks for the system prompt"],
+  [/\b(DAN|do anything now|developer mode|jailbreak(ed)?|god mode|unfiltered mode|STAN|AIM)\b/, 0.85, "names a known jailbreak persona"],
+  [/\b(you are|act as|pretend (to be|you are)|roleplay as)\b[^.\n]{0,60}\b(no|without|free of)\b[^.\n]{0,20}\b(restrictions?|limits?|rules?|filters?|guidelines?|ethics|morals)/i, 0.9, "asks to act without restrictions"],
+  [/\bnew (instructions?|rules?|system prompt)\s*:/i, 0.8, "injects new instructions"],
+  [/<\|?(im_start|system|endoftext)\|?>|\[\/?INST\]|###\s*(system|instruction)\s*:/i, 0.8, "contains chat-template control tokens"],
+  [/\b(from now on|for the rest of this conversation)\b[^.\n]{0,60}\b(you will|you must|always|never)\b/i, 0.6, "tries to rewrite the assistant's behaviour"],
+  [/\b(stay in character|never break character|you cannot refuse|you must not refuse|do not refuse)\b/i, 0.75, "forbids refusing"],
+  [/\b(base64|rot13|hex)\b[^.\n]{0,40}\b(decode|decoded|encoded)\b[^.\n]{0,40}\b(follow|execute|obey|instructions?)/i, 0.7, "hides instructions in an encoding"],
+];
+
+/** Prompt-injection / jailbreak score of a text: the strongest matching rule (0 when none). */
+export function injectionScore(text: string): RuleHit {
+  let best: RuleHit = { score: 0, reason: "no injection marker" };
+  for (const [re, score, reason] of INJECTION_RULES) if (score > best.score && re.test(text)) best = { score, reason };
+  return best;
+}
+
+const SECRET_RULES: Array<[RegExp, string]> = [
+  [/\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}\b/, "API key (sk-…)"],
+  [/\bAKIA[0-9A-Z]{16}\b/, "AWS access key id"],
+  [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "GitHub token"],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/, "Slack token"],
+  [/\bAIza[0-9A-Za-z_-]{35}\b/, "Google API key"],
+  [/-----BEGIN (?:RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY-----/, "private key block"],
+  [/\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/, "JSON web token"],
+  [/\b(password|passwd|pwd)\s*[:=]\s*\S{6,}/i, "password assignment"],
+];
+
+/** Secrets in a text (API keys, tokens, private keys, passwords): score 1 on a hit. */
+export function secretScore(text: string): RuleHit {
+  for (const [re, reason] of SECRET_RULES) if (re.test(text)) return { score: 1, reason: `contains a secret: ${reason}` };
+  return { score: 0, reason: "no secret" };
+}
+
+/** Privacy placeholders (`[PERSON_1]`) left in a text that should have been restored: score 1 on a hit. */
+export function placeholderLeakScore(text: string): RuleHit {
+  const m = /\[(PERSON|EMAIL_ADDRESS|PHONE_NUMBER|CREDIT_CARD|IBAN_CODE|IP_ADDRESS|STREET_ADDRESS|ZIP_CODE|GPE|ORGANIZATION|DATE_TIME|AGE|US_SSN|US_DRIVER_LICENSE|DOMAIN_NAME|NRP|TITLE)_\d+\]/.exec(text);
+  return m ? { score: 1, reason: `leaked privacy placeholder ${m[0]}` } : { score: 0, reason: "no placeholder" };
+}
