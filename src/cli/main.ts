@@ -2,10 +2,16 @@
  * The `tandem` command. Each command lives in `commands/<name>.ts` and registers itself.
  */
 import { Command } from "commander";
+import { register as registerData } from "./commands/data.js";
 import { register as registerDemo } from "./commands/demo.js";
+import { register as registerEval } from "./commands/eval.js";
+import { register as registerGuard } from "./commands/guard.js";
+import { register as registerPrivacy } from "./commands/privacy.js";
+import { register as registerRouter } from "./commands/router.js";
 import { register as registerServe } from "./commands/serve.js";
 import { register as registerServeModel } from "./commands/serve-model.js";
 import { register as registerTraces } from "./commands/traces.js";
+import { registerEvalSubcommands } from "./commands/trust-eval.js";
 
 /** Builds the CLI program with every command registered. */
 export function buildProgram(): Command {
@@ -17,6 +23,12 @@ export function buildProgram(): Command {
   registerServeModel(program);
   registerDemo(program);
   registerTraces(program);
+  registerData(program);
+  const evalCommand = registerEval(program);
+  registerEvalSubcommands(evalCommand);
+  registerRouter(program);
+  registerPrivacy(program);
+  registerGuard(program);
   return program;
 }
 

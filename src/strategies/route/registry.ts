@@ -9,6 +9,9 @@ import { TandemError } from "../../core/errors.js";
 import type { Router, RouterFile } from "./router.js";
 import { HeuristicRouter } from "./routers/heuristic.js";
 import { RandomRouter } from "./routers/random.js";
+import { KnnRouter } from "./routers/knn.js";
+import { MfRouter } from "./routers/mf.js";
+import { TfidfLrRouter } from "./routers/tfidf-lr.js";
 
 /** Builds a router from its JSON form. */
 export type RouterLoader = (file: RouterFile) => Router;
@@ -16,6 +19,9 @@ export type RouterLoader = (file: RouterFile) => Router;
 const loaders = new Map<string, RouterLoader>([
   ["heuristic", HeuristicRouter.fromJSON],
   ["random", RandomRouter.fromJSON],
+  ["tfidf-lr", TfidfLrRouter.fromJSON],
+  ["knn", KnnRouter.fromJSON],
+  ["mf", MfRouter.fromJSON],
 ]);
 
 /** Adds (or replaces) the loader of a router kind. */
