@@ -6,6 +6,7 @@ import { register as registerData } from "./commands/data.js";
 import { register as registerDemo } from "./commands/demo.js";
 import { register as registerEval } from "./commands/eval.js";
 import { register as registerGuard } from "./commands/guard.js";
+import { register as registerKeys } from "./commands/keys.js";
 import { register as registerPrivacy } from "./commands/privacy.js";
 import { register as registerRouter } from "./commands/router.js";
 import { register as registerServe } from "./commands/serve.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRouter(program);
   registerPrivacy(program);
   registerGuard(program);
+  registerKeys(program);
   return program;
 }
 

@@ -15,6 +15,8 @@ import { cascade } from "../strategies/cascade/index.js";
 import { guard } from "../strategies/guard/index.js";
 import { privacy } from "../strategies/privacy/index.js";
 import { loadRouter, loadRouterFile, route, type RouterFile } from "../strategies/route/index.js";
+import { KeyRing } from "../server/auth.js";
+import { openSpendLedger, type SpendLedger } from "../store/spend.js";
 import { openTraceStore, type TraceStore } from "../store/traces.js";
 import { parsePolicy, type ModelSpec, type Policy, type StrategySpec } from "./schema.js";
 import { startSidecar, type Sidecar } from "./sidecar.js";
@@ -27,6 +29,8 @@ export interface BuiltPolicy {
   /** The names the gateway serves (policy `expose`, default all). */
   served: Map<string, Model>;
   traces?: TraceStore;
+  /** API keys, budgets and rate limits, when the policy has `auth`. */
+  keys?: KeyRing;
   sidecars: Sidecar[];
   /** Closes models, sidecars and the trace store. */
   close(): Promise<void>;
@@ -40,6 +44,8 @@ export interface BuildOptions {
   preload?: boolean;
   /** Override the trace store (e.g. ":memory:" in tests); `false` disables tracing. */
   tracesPath?: string | false;
+  /** Override the spend ledger path (e.g. ":memory:"). */
+  ledgerPath?: string;
 }
 
 /**
@@ -56,8 +62,11 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
     await Promise.all([...all.values()].map((m) => m.close?.().catch(() => {})));
     await Promise.all(sidecars.map((s) => s.stop()));
     traces?.close();
+    ledger?.close();
   };
   let traces: TraceStore | undefined;
+  let ledger: SpendLedger | undefined;
+  let keys: KeyRing | undefined;
 
   try {
     for (const [name, spec] of Object.entries(policy.models)) {
@@ -87,13 +96,18 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
     const tracesPath = options.tracesPath ?? (policy.traces === false ? false : at(policy.traces.path));
     if (tracesPath !== false) traces = openTraceStore(tracesPath, { storeContent: policy.traces === false ? true : policy.traces.storeContent });
 
+    if (policy.auth) {
+      ledger = openSpendLedger(options.ledgerPath ?? at(policy.auth.ledger));
+      keys = new KeyRing(policy.auth.keys, ledger);
+    }
+
     const served = new Map<string, Model>();
     for (const name of policy.expose ?? [...all.keys()]) {
       const m = all.get(name);
       if (!m) throw new TandemError("invalid_policy", `expose: unknown model or strategy '${name}'`);
       served.set(name, m);
     }
-    return { policy, all, served, traces, sidecars, close };
+    return { policy, all, served, traces, keys, sidecars, close };
   } catch (error) {
     await close();
     throw error;

@@ -159,6 +159,30 @@ export const policySchema = z
       .prefault({}),
     models: z.record(name, modelSpecSchema).refine((m) => Object.keys(m).length > 0, "at least one model is required"),
     strategies: z.record(name, strategySpecSchema).default({}),
+    /** Gateway API keys (hashed), budgets and rate limits. Without it the gateway is open. */
+    auth: z
+      .object({
+        keys: z
+          .array(
+            z
+              .object({
+                name: name,
+                /** sha256:<hex> of the key; `tandem keys hash KEY` prints it. */
+                hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, "sha256:<64 hex digits> (see 'tandem keys hash')"),
+                /** Total USD this key may spend. */
+                budgetUsd: z.number().min(0).optional(),
+                requestsPerMinute: z.number().int().min(1).optional(),
+                tokensPerMinute: z.number().int().min(1).optional(),
+                models: z.array(name).optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+        /** Spend ledger (SQLite), so budgets survive restarts. */
+        ledger: z.string().default(".tandem/spend.sqlite"),
+      })
+      .strict()
+      .optional(),
     /** Names served by the gateway. Default: every strategy and model. */
     expose: z.array(name).optional(),
   })

@@ -12,6 +12,7 @@ import { TandemError, toTandemError } from "../core/errors.js";
 import type { GenerateRequest, GenerateResult, Model, StreamPart } from "../core/model.js";
 import type { ChatCompletionRequest } from "../core/wire.js";
 import type { Trace, TraceStore } from "../store/traces.js";
+import type { Admission, KeyRing } from "./auth.js";
 import { GatewayMetrics } from "./metrics.js";
 import { chunk, completionBody, tandemField, tandemHeaders } from "./openai-format.js";
 import { parseChatCompletionRequest } from "./schema.js";
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** Name reported by `/health`. */
   name?: string;
+  /** API keys, budgets and rate limits; none = open gateway. */
+  keys?: KeyRing;
 }
 
 /** Builds the gateway's Hono app. */
@@ -48,6 +51,11 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
   app.get("/health", (c) =>
     c.json({ status: "ok", name: options.name ?? "tandem", uptime_s: Math.round((Date.now() - started) / 1000), models: [...options.models.keys()] }),
   );
+
+  app.use("/v1/*", async (c, next) => {
+    if (options.keys) options.keys.authenticate(c.req.header("authorization"));
+    await next();
+  });
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -147,6 +155,17 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       if (!model) return fail(modelNotFound(requested.model));
 
       const request = toGenerateRequest(requested);
+      let admission: Admission | undefined;
+      if (options.keys) {
+        try {
+          const spec = options.keys.authenticate(c.req.header("authorization"));
+          admission = options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? 1024 });
+        } catch (error) {
+          return fail(error);
+        }
+      }
+      const settle = (result?: GenerateResult) =>
+        admission?.finish({ costUsd: result?.info.costUsd ?? 0, tokens: result ? result.usage.promptTokens + result.usage.completionTokens : 0 });
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = AbortSignal.any([c.req.raw.signal, timeout]);
       const asTimeout = (error: unknown) =>
@@ -159,8 +178,10 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
         try {
           result = await model.generate(request, signal);
         } catch (error) {
+          settle();
           return fail(asTimeout(error));
         }
+        settle(result);
         const latency = performance.now() - t0;
         const field = tandemField(traceId, name, result.info, latency);
         trace(successTrace(result, latency));
@@ -173,6 +194,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       try {
         first = await iterator.next();
       } catch (error) {
+        settle();
         return fail(asTimeout(error));
       }
       const includeUsage = requested.stream_options?.include_usage === true;
@@ -210,6 +232,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
                 });
               }
               trace(successTrace(result, latency, text));
+              settle(result);
               finished = true;
             }
             next = await iterator.next();
@@ -218,7 +241,10 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
           await out.write("data: [DONE]\n\n");
         } catch (error) {
           const e = c.req.raw.signal.aborted ? new TandemError("aborted", "Client disconnected") : asTimeout(error);
-          if (!finished) trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text });
+          if (!finished) {
+            settle();
+            trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text });
+          }
           if (!c.req.raw.signal.aborted) {
             await send(e.toJSON()).catch(() => {});
           }

@@ -21,6 +21,7 @@ export function register(program: Command): void {
       const { app } = createGatewayApp({
         models: built.served,
         traces: built.traces,
+        keys: built.keys,
         maxBodyBytes: built.policy.server.maxBodyBytes,
         requestTimeoutMs: built.policy.server.requestTimeoutMs,
       });
