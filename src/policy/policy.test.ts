@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { TandemError } from "../core/errors.js";
 import { modelPath } from "../../test/helpers.js";
-import { buildPolicy, defaultPolicyPath, interpolateEnv, parsePolicy } from "./index.js";
+import { fileURLToPath } from "node:url";
+import { buildPolicy, defaultPolicyPath, interpolateEnv, loadPolicyFile, parsePolicy } from "./index.js";
 
 const base = (extra: string) => `
 models:
@@ -96,6 +97,17 @@ traces: false`),
       await built.close();
     }
     expect(() => parsePolicy(base("strategies:\n  p: { kind: privacy, remote: big, mode: hide }"), "tandem.yaml")).toThrow(/strategies\.p\.mode/);
+  });
+
+  it("builds the shipped example policies (private by default, guarded)", async () => {
+    for (const file of ["private.yaml", "guarded.yaml"]) {
+      const built = await loadPolicyFile(fileURLToPath(new URL(`../../policies/${file}`, import.meta.url)), { tracesPath: false });
+      try {
+        expect(built.served.size).toBeGreaterThan(0);
+      } finally {
+        await built.close();
+      }
+    }
   });
 
   it("fails at start-up on a missing model file", async () => {
