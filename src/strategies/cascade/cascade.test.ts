@@ -1,15 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { llamaCpp } from "../../providers/llama-cpp/index.js";
-import { modelPath } from "../../../test/helpers.js";
+import { ask, modelPath, weakStrongPair } from "../../../test/helpers.js";
 import { cascade } from "./index.js";
 
-const weak = llamaCpp({ id: "weak", path: modelPath("stories260K.gguf"), threads: 1, contextSize: 512 });
-const strong = llamaCpp({ id: "strong", path: modelPath("tinytales-5M.gguf"), threads: 1, contextSize: 512, price: { inputPerMillion: 1, outputPerMillion: 2 } });
-afterAll(async () => {
-  await weak.close();
-  await strong.close();
-});
-const ask = (content: string) => ({ messages: [{ role: "user" as const, content }], maxTokens: 12 });
+const { weak, strong, close } = await weakStrongPair();
+afterAll(close);
 
 describe("cascade", () => {
   it("keeps the weak answer when its mean logprob clears the threshold", async () => {

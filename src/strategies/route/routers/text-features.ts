@@ -111,17 +111,8 @@ export class TfidfVectorizer {
   }
 }
 
-/** mulberry32: uniform floats in [0, 1), deterministic in `seed`. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, re-exported for the trainers (see core/random.ts). */
+export { seededRandom } from "../../../core/random.js";
 
 /** Logistic sigmoid. */
 export function sigmoid(z: number): number {
