@@ -340,20 +340,9 @@ export function samplingDistribution(logits: ArrayLike<number>, settings: Sampli
   return p;
 }
 
-/** A seeded uniform random source on [0, 1). */
-export type Random = () => number;
-
-/** mulberry32: a small, fast, seeded PRNG (32-bit state). Same seed → same stream. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform random source on [0, 1) (see core/random.ts). */
+export { seededRandom, type Random } from "../../core/random.js";
+import type { Random } from "../../core/random.js";
 
 /** Draws an index from a probability vector (entries ≥ 0; normalized or not). */
 export function sampleFrom(probs: ArrayLike<number>, random: Random): number {

@@ -1,0 +1,12 @@
+/**
+ * Pipeline stages around a model. Token-level part: SLM prompt compression (LLMLingua, Jiang et
+ * al. 2023) — a small local model drops the least surprising context tokens before the prompt
+ * reaches the large model.
+ */
+export {
+  compressPrompt,
+  promptCompression,
+  type CompressionOptions,
+  type CompressionResult,
+  type PromptCompressionOptions,
+} from "./compression.js";
