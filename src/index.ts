@@ -15,3 +15,13 @@ export { createGatewayApp, toGenerateRequest, type GatewayOptions } from "./serv
 export { listen, type RunningServer } from "./server/listen.js";
 export { GatewayMetrics } from "./server/metrics.js";
 export { openTraceStore, type Trace, type TraceStore } from "./store/traces.js";
+export * from "./strategies/fallback/index.js";
+export * from "./strategies/speculative/index.js";
+export * from "./strategies/fusion/index.js";
+export * from "./strategies/pipeline/index.js";
+export { privacy, type PrivacyOptions, type PrivacyMode } from "./strategies/privacy/index.js";
+export { guard, type GuardOptions } from "./strategies/guard/index.js";
+export { createDetector, slmDetector } from "./privacy/index.js";
+export { LocalLogitModel } from "./providers/llama-cpp/logits.js";
+export { ReplayModel, type ReplayModelOptions } from "./providers/replay.js";
+export { KeyRing, hashApiKey, type ApiKeySpec } from "./server/auth.js";

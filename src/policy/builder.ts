@@ -12,7 +12,12 @@ import { openaiCompatible } from "../providers/openai-compatible.js";
 import { createDetector } from "../privacy/index.js";
 import type { EntityType } from "../privacy/types.js";
 import { cascade } from "../strategies/cascade/index.js";
+import { LocalLogitModel } from "../providers/llama-cpp/logits.js";
+import { fallback } from "../strategies/fallback/index.js";
+import { contrastive, ensemble, proxyTuning } from "../strategies/fusion/index.js";
 import { guard } from "../strategies/guard/index.js";
+import { promptCompression } from "../strategies/pipeline/index.js";
+import { speculative } from "../strategies/speculative/index.js";
 import { privacy } from "../strategies/privacy/index.js";
 import { loadRouter, loadRouterFile, route, type RouterFile } from "../strategies/route/index.js";
 import { KeyRing } from "../server/auth.js";
@@ -58,8 +63,10 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
   const all = new Map<string, Model>();
   const sidecars: Sidecar[] = [];
   const locals: LlamaCppModel[] = [];
+  const handles = new Map<string, Promise<LocalLogitModel>>();
   const close = async () => {
     await Promise.all([...all.values()].map((m) => m.close?.().catch(() => {})));
+    await Promise.all([...handles.values()].map((h) => h.then((x) => x.dispose()).catch(() => {})));
     await Promise.all(sidecars.map((s) => s.stop()));
     traces?.close();
     ledger?.close();
@@ -73,8 +80,22 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       if (policy.strategies[name]) throw new TandemError("invalid_policy", `models.${name}: the name is also used by a strategy`);
       all.set(name, await buildModel(name, spec, at, sidecars, locals));
     }
+    /** A token-level handle on a llama-cpp model of the policy (loaded once per name). */
+    const handle = (ref: string, path: string): Promise<LocalLogitModel> => {
+      const spec = policy.models[ref];
+      if (!spec || spec.provider !== "llama-cpp") {
+        throw new TandemError("invalid_policy", `${path}: '${ref}' must be a llama-cpp model of the policy (token-level strategies need local logits)`);
+      }
+      let h = handles.get(ref);
+      if (!h) {
+        const price = spec.price ? { inputPerMillion: spec.price.input, outputPerMillion: spec.price.output } : undefined;
+        h = LocalLogitModel.load(at(spec.path), { id: ref, threads: spec.threads, contextSize: spec.contextSize, price });
+        handles.set(ref, h);
+      }
+      return h;
+    };
     const building = new Set<string>();
-    const buildStrategy = (name: string, path: string[]): Model => {
+    const buildStrategy = async (name: string, path: string[]): Promise<Model> => {
       const existing = all.get(name);
       if (existing) return existing;
       const spec = policy.strategies[name];
@@ -84,12 +105,12 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       }
       if (building.has(name)) throw new TandemError("invalid_policy", `strategies.${name}: reference cycle ${[...building, name].join(" → ")}`);
       building.add(name);
-      const model = buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), at);
+      const model = await buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), (ref, field) => handle(ref, `strategies.${name}.${field}`), at);
       building.delete(name);
       all.set(name, model);
       return model;
     };
-    for (const name of Object.keys(policy.strategies)) buildStrategy(name, ["strategies", name]);
+    for (const name of Object.keys(policy.strategies)) await buildStrategy(name, ["strategies", name]);
 
     if (options.preload ?? true) await Promise.all(locals.map((m) => m.load()));
 
@@ -162,18 +183,24 @@ async function buildModel(name: string, spec: ModelSpec, at: (p: string) => stri
   });
 }
 
-function buildStrategyModel(name: string, spec: StrategySpec, ref: (name: string, field: string) => Model, at: (p: string) => string): Model {
+async function buildStrategyModel(
+  name: string,
+  spec: StrategySpec,
+  ref: (name: string, field: string) => Promise<Model>,
+  handle: (name: string, field: string) => Promise<LocalLogitModel>,
+  at: (p: string) => string,
+): Promise<Model> {
   switch (spec.kind) {
     case "route": {
       const router =
         "file" in spec.router ? loadRouterFile(at(spec.router.file as string)) : loadRouter(spec.router as RouterFile);
-      return route({ name, weak: ref(spec.weak, "weak"), strong: ref(spec.strong, "strong"), router, threshold: spec.threshold });
+      return route({ name, weak: await ref(spec.weak, "weak"), strong: await ref(spec.strong, "strong"), router, threshold: spec.threshold });
     }
     case "cascade":
       return cascade({
         name,
-        weak: ref(spec.weak, "weak"),
-        strong: ref(spec.strong, "strong"),
+        weak: await ref(spec.weak, "weak"),
+        strong: await ref(spec.strong, "strong"),
         signal: spec.signal,
         threshold: spec.threshold,
         samples: spec.samples,
@@ -183,8 +210,8 @@ function buildStrategyModel(name: string, spec: StrategySpec, ref: (name: string
       return privacy({
         id: name,
         detector: createDetector({ tagger: spec.tagger === undefined ? undefined : spec.tagger === false ? false : at(spec.tagger) }),
-        remote: ref(spec.remote, "remote"),
-        local: spec.local ? ref(spec.local, "local") : undefined,
+        remote: await ref(spec.remote, "remote"),
+        local: spec.local ? await ref(spec.local, "local") : undefined,
         mode: spec.mode,
         entities: spec.entities as EntityType[] | undefined,
         minScore: spec.minScore,
@@ -195,12 +222,48 @@ function buildStrategyModel(name: string, spec: StrategySpec, ref: (name: string
     case "guard":
       return guard({
         id: name,
-        model: ref(spec.model, "model"),
+        model: await ref(spec.model, "model"),
         input: spec.input,
         output: spec.output,
         classifier: spec.classifier ? at(spec.classifier) : undefined,
         onBlock: spec.onBlock,
         refusalMessage: spec.refusalMessage,
       });
+    case "fallback": {
+      const fallbacks: Model[] = [];
+      for (const [i, f] of spec.fallbacks.entries()) fallbacks.push(await ref(f, `fallbacks.${i}`));
+      return fallback({
+        name,
+        primary: await ref(spec.primary, "primary"),
+        fallbacks,
+        retries: spec.retries,
+        retryBackoffMs: spec.retryBackoffMs,
+        breaker: spec.breaker,
+        midStream: spec.midStream,
+        firstTokenTimeoutMs: spec.firstTokenTimeoutMs,
+        idleTimeoutMs: spec.idleTimeoutMs,
+      });
+    }
+    case "speculative":
+      return speculative({
+        id: name,
+        draft: await handle(spec.draft, "draft"),
+        target: await handle(spec.target, "target"),
+        gamma: spec.gamma,
+        adaptive: spec.adaptive,
+        minGamma: spec.minGamma,
+        maxGamma: spec.maxGamma,
+      });
+    case "proxy-tuning":
+      return proxyTuning({ id: name, base: await handle(spec.base, "base"), expert: await handle(spec.expert, "expert"), antiExpert: await handle(spec.antiExpert, "antiExpert"), alpha: spec.alpha });
+    case "contrastive":
+      return contrastive({ id: name, expert: await handle(spec.expert, "expert"), amateur: await handle(spec.amateur, "amateur"), alpha: spec.alpha, beta: spec.beta });
+    case "ensemble": {
+      const members = [];
+      for (const [i, m] of spec.members.entries()) members.push({ model: await handle(m.model, `members.${i}.model`), weight: m.weight });
+      return ensemble({ id: name, members });
+    }
+    case "compression":
+      return promptCompression({ id: name, compressor: await handle(spec.compressor, "compressor"), model: await ref(spec.model, "model"), rate: spec.rate, minTokens: spec.minTokens });
   }
 }

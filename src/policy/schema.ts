@@ -135,7 +135,77 @@ const guardStrategy = z
   })
   .strict();
 
-export const strategySpecSchema = z.discriminatedUnion("kind", [routeStrategy, cascadeStrategy, privacyStrategy, guardStrategy]);
+/** Token-level strategies take `llama-cpp` models of the policy (same vocabulary) by name. */
+const speculativeStrategy = z
+  .object({
+    kind: z.literal("speculative"),
+    draft: name,
+    target: name,
+    /** Draft tokens per target evaluation (initial, when adaptive). */
+    gamma: z.number().int().min(1).max(64).optional(),
+    adaptive: z.boolean().optional(),
+    minGamma: z.number().int().min(1).optional(),
+    maxGamma: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const proxyTuningStrategy = z
+  .object({ kind: z.literal("proxy-tuning"), base: name, expert: name, antiExpert: name, alpha: z.number().optional() })
+  .strict();
+
+const contrastiveStrategy = z
+  .object({ kind: z.literal("contrastive"), expert: name, amateur: name, alpha: z.number().gt(0).max(1).optional(), beta: z.number().min(0).optional() })
+  .strict();
+
+const ensembleStrategy = z
+  .object({ kind: z.literal("ensemble"), members: z.array(z.object({ model: name, weight: z.number().min(0).optional() }).strict()).min(2) })
+  .strict();
+
+const compressionStrategy = z
+  .object({
+    kind: z.literal("compression"),
+    /** A llama-cpp model of the policy whose surprisal ranks tokens. */
+    compressor: name,
+    /** Any model or strategy that receives the compressed prompt. */
+    model: name,
+    /** Share of tokens to keep, in (0, 1]. */
+    rate: z.number().gt(0).max(1).optional(),
+    minTokens: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+const fallbackStrategy = z
+  .object({
+    kind: z.literal("fallback"),
+    /** The preferred model or strategy (typically the cloud model). */
+    primary: name,
+    /** Tried in order when the primary fails; the last is always tried (typically the edge SLM). */
+    fallbacks: z.array(name).min(1),
+    /** Retries of transient primary failures. */
+    retries: z.number().int().min(0).max(10).optional(),
+    /** Base backoff between retries, ms (exponential with jitter). */
+    retryBackoffMs: z.number().int().min(0).optional(),
+    /** Circuit breaker: open after N consecutive failures, probe again after cooldownMs. */
+    breaker: z.union([z.literal(false), z.object({ failureThreshold: z.number().int().min(1), cooldownMs: z.number().int().min(0) }).strict()]).optional(),
+    /** After the first streamed token: "error" (default), "continue" (append the fallback's answer) or "buffer". */
+    midStream: z.enum(["error", "continue", "buffer"]).optional(),
+    firstTokenTimeoutMs: z.number().int().min(1).optional(),
+    idleTimeoutMs: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const strategySpecSchema = z.discriminatedUnion("kind", [
+  fallbackStrategy,
+  routeStrategy,
+  cascadeStrategy,
+  privacyStrategy,
+  guardStrategy,
+  speculativeStrategy,
+  proxyTuningStrategy,
+  contrastiveStrategy,
+  ensembleStrategy,
+  compressionStrategy,
+]);
 
 export const policySchema = z
   .object({

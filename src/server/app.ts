@@ -166,10 +166,25 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       }
       const settle = (result?: GenerateResult) =>
         admission?.finish({ costUsd: result?.info.costUsd ?? 0, tokens: result ? result.usage.promptTokens + result.usage.completionTokens : 0 });
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = AbortSignal.any([c.req.raw.signal, timeout]);
+      // One controller per request, released when the request ends (a pending AbortSignal.timeout
+      // would keep every request's signal graph alive for the whole timeout).
+      const controller = new AbortController();
+      const signal = controller.signal;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const clientSignal = c.req.raw.signal;
+      const onClientAbort = () => controller.abort(new TandemError("aborted", "Client disconnected"));
+      if (clientSignal.aborted) onClientAbort();
+      else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+      const release = () => {
+        clearTimeout(timer);
+        clientSignal.removeEventListener("abort", onClientAbort);
+      };
       const asTimeout = (error: unknown) =>
-        timeout.aborted ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
+        timedOut ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
       const created = Math.floor(arrived / 1000);
       const name = requested.model;
 
@@ -180,6 +195,8 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
         } catch (error) {
           settle();
           return fail(asTimeout(error));
+        } finally {
+          release();
         }
         settle(result);
         const latency = performance.now() - t0;
@@ -194,6 +211,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       try {
         first = await iterator.next();
       } catch (error) {
+        release();
         settle();
         return fail(asTimeout(error));
       }
@@ -249,6 +267,8 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
             await send(e.toJSON()).catch(() => {});
           }
           await iterator.return?.(undefined).catch(() => {});
+        } finally {
+          release();
         }
       });
     },

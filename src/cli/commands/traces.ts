@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { openTraceStore } from "../../store/traces.js";
 import { intOption } from "../util.js";
+import { registerTracesExport } from "./traces-export.js";
 
 export function register(program: Command): Command {
   const traces = program
@@ -38,5 +39,6 @@ export function register(program: Command): Command {
         store.close();
       }
     });
+  registerTracesExport(traces);
   return traces;
 }
