@@ -291,15 +291,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
         try {
           return { value: await step(model, i, attempt, breaker), index: i };
         } catch (error) {
-          let e: TandemError;
-          try {
-            e = attempt.classify(error);
-          } catch (aborted) {
-            breaker?.release();
-            throw aborted;
-          }
-          if (countsAgainstUpstream(e)) breaker?.onFailure();
-          else breaker?.release();
+          const e = classifyFailure(attempt, error, breaker);
           log.fail(model, attemptRole(i, a), e, attempt.elapsedMs);
           if (!fallsBack(e)) throw e;
           if (!isTransient(e)) break;
@@ -378,15 +370,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
     } catch (error) {
       if (settled) throw error;
       settled = true;
-      let e: TandemError;
-      try {
-        e = attempt.classify(error);
-      } catch (aborted) {
-        breaker?.release();
-        throw aborted;
-      }
-      if (countsAgainstUpstream(e)) breaker?.onFailure();
-      else breaker?.release();
+      const e = classifyFailure(attempt, error, breaker);
       const partial = { promptTokens: Math.ceil(JSON.stringify(request.messages).length / 4), completionTokens: Math.ceil(text.length / 4) };
       log.fail(model, `${role(index, 1)}-broken-stream`, e, attempt.elapsedMs, partial);
       log.midStream = true;
@@ -421,4 +405,21 @@ export function fallback(options: FallbackOptions): FallbackModel {
       return states;
     },
   };
+}
+
+/**
+ * Classifies a failed attempt and updates the breaker: failures that count against the upstream
+ * trip it, others release the half-open probe. Aborts are rethrown (after releasing the probe).
+ */
+function classifyFailure(attempt: Attempt, error: unknown, breaker: CircuitBreaker | undefined): TandemError {
+  let e: TandemError;
+  try {
+    e = attempt.classify(error);
+  } catch (aborted) {
+    breaker?.release();
+    throw aborted;
+  }
+  if (countsAgainstUpstream(e)) breaker?.onFailure();
+  else breaker?.release();
+  return e;
 }
