@@ -8,8 +8,7 @@
  * Tandem's bundled tiny models are not capable of this task; the path is wired and tested for
  * failing closed (a truncated or invalid answer throws, the privacy strategy then blocks).
  */
-import { LlamaCompletion, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
-import { getLlamaRuntime } from "../providers/llama-cpp/runtime.js";
+import { jsonCompletion } from "../providers/llama-cpp/json-completion.js";
 import { ENTITY_TYPES, type EntityType, type PiiDetector, type PiiSpan } from "./types.js";
 
 /** Options of {@link slmDetector}. */
@@ -67,44 +66,19 @@ export function slmDetector(options: SlmDetectorOptions): PiiDetector & { close(
       },
     },
   } as const;
-  let loaded: Promise<{ model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence; completion: LlamaCompletion; grammar: Awaited<ReturnType<Awaited<ReturnType<typeof getLlamaRuntime>>["createGrammarForJsonSchema"]>> }> | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  const load = () =>
-    (loaded ??= (async () => {
-      const llama = await getLlamaRuntime();
-      const model = await llama.loadModel({ modelPath: options.modelPath });
-      const context = await model.createContext({ contextSize: options.contextSize ?? 2048, threads: options.threads ?? 2 });
-      const sequence = context.getSequence();
-      const completion = new LlamaCompletion({ contextSequence: sequence });
-      const grammar = await llama.createGrammarForJsonSchema(schema as never);
-      return { model, context, sequence, completion, grammar: grammar as never };
-    })());
-
+  const completer = jsonCompletion<{ entities?: Array<{ type: EntityType; value: string }> }>({
+    modelPath: options.modelPath,
+    schema,
+    threads: options.threads,
+    contextSize: options.contextSize,
+    what: "SLM PII extraction",
+  });
   return {
     name: "slm",
-    detect(text, signal) {
-      const run = queue.then(async () => {
-        signal?.throwIfAborted();
-        const { completion, sequence, grammar } = await load();
-        await sequence.clearHistory();
-        const answer = await completion.generateCompletion(slmExtractionPrompt(text, entities), { grammar, maxTokens: options.maxTokens ?? 256, temperature: 0, signal });
-        let parsed: { entities?: Array<{ type: EntityType; value: string }> };
-        try {
-          parsed = (grammar as { parse(json: string): unknown }).parse(answer) as typeof parsed;
-        } catch (error) {
-          throw new Error(`SLM PII extraction returned invalid JSON (${answer.length} chars)`, { cause: error });
-        }
-        return (parsed.entities ?? []).flatMap((e) => locate(text, e.value, e.type, score));
-      });
-      queue = run.catch(() => undefined);
-      return run;
+    async detect(text, signal) {
+      const parsed = await completer.complete(slmExtractionPrompt(text, entities), { maxTokens: options.maxTokens ?? 256, signal });
+      return (parsed.entities ?? []).flatMap((e) => locate(text, e.value, e.type, score));
     },
-    async close() {
-      if (!loaded) return;
-      const l = await loaded.catch(() => undefined);
-      loaded = undefined;
-      await l?.context.dispose();
-      await l?.model.dispose();
-    },
+    close: () => completer.close(),
   };
 }

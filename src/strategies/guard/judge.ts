@@ -5,8 +5,7 @@
  * parseable. Tandem's bundled tiny models are not capable judges; this is wiring for a user's
  * own local guard model (e.g. a Llama Guard GGUF).
  */
-import { LlamaCompletion, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
-import { getLlamaRuntime } from "../../providers/llama-cpp/runtime.js";
+import { jsonCompletion } from "../../providers/llama-cpp/json-completion.js";
 
 /** A judge verdict: score in [0, 1] (1 = unsafe) and a reason. */
 export interface JudgeVerdict {
@@ -50,42 +49,20 @@ export interface SlmJudgeOptions {
 /** Creates the SLM judge (lazy load; calls serialized on one sequence). */
 export function slmJudge(options: SlmJudgeOptions): GuardJudge & { close(): Promise<void> } {
   const schema = { type: "object", properties: { verdict: { enum: ["safe", "unsafe"] }, category: { enum: [...JUDGE_CATEGORIES] } } } as const;
-  type Loaded = { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence; completion: LlamaCompletion; grammar: { parse(s: string): unknown } & object };
-  let loaded: Promise<Loaded> | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  const load = () =>
-    (loaded ??= (async () => {
-      const llama = await getLlamaRuntime();
-      const model = await llama.loadModel({ modelPath: options.modelPath });
-      const context = await model.createContext({ contextSize: options.contextSize ?? 2048, threads: options.threads ?? 2 });
-      const sequence = context.getSequence();
-      const grammar = await llama.createGrammarForJsonSchema(schema as never);
-      return { model, context, sequence, completion: new LlamaCompletion({ contextSequence: sequence }), grammar: grammar as never };
-    })());
+  const completer = jsonCompletion<{ verdict?: string; category?: string }>({
+    modelPath: options.modelPath,
+    schema,
+    threads: options.threads,
+    contextSize: options.contextSize,
+    what: "SLM judge verdict",
+  });
   return {
     name: "slm-judge",
-    judge(text, role, signal) {
-      const run = queue.then(async () => {
-        const { completion, sequence, grammar } = await load();
-        await sequence.clearHistory();
-        const answer = await completion.generateCompletion(judgePrompt(text, role), { grammar: grammar as never, maxTokens: 48, temperature: 0, signal });
-        let verdict: { verdict?: string; category?: string };
-        try {
-          verdict = grammar.parse(answer) as typeof verdict;
-        } catch (error) {
-          throw new Error("SLM judge returned an invalid verdict", { cause: error });
-        }
-        const unsafe = verdict.verdict === "unsafe";
-        return { score: unsafe ? 1 : 0, reason: `SLM judge: ${verdict.verdict ?? "?"}${unsafe ? ` (${verdict.category ?? "unspecified"})` : ""}` };
-      });
-      queue = run.catch(() => undefined);
-      return run;
+    async judge(text, role, signal) {
+      const verdict = await completer.complete(judgePrompt(text, role), { maxTokens: 48, signal });
+      const unsafe = verdict.verdict === "unsafe";
+      return { score: unsafe ? 1 : 0, reason: `SLM judge: ${verdict.verdict ?? "?"}${unsafe ? ` (${verdict.category ?? "unspecified"})` : ""}` };
     },
-    async close() {
-      const l = await loaded?.catch(() => undefined);
-      loaded = undefined;
-      await l?.context.dispose();
-      await l?.model.dispose();
-    },
+    close: () => completer.close(),
   };
 }
