@@ -44,6 +44,15 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
   const started = Date.now();
 
   const errorResponse = (c: Context, error: TandemError) => c.json(error.toJSON(), error.status as 400);
+  /** Writes a trace (a failed write is logged, never fatal) and counts it in the metrics. */
+  const record = (t: Trace) => {
+    try {
+      options.traces?.record(t);
+    } catch (error) {
+      console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
+    }
+    metrics.observe(t);
+  };
 
   app.onError((error, c) => errorResponse(c, toTandemError(error)));
   app.notFound((c) => errorResponse(c, new TandemError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
@@ -84,50 +93,25 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       maxSize: maxBodyBytes,
       onError: (c) => {
         const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
-        const t: Trace = {
-          id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, createdAt: Date.now(), model: "", stream: false, status: e.status, error: e.code, errorMessage: e.message,
-          escalated: false, degraded: false, costUsd: 0, strongOnlyCostUsd: 0, promptTokens: 0, completionTokens: 0, latencyMs: 0, decisions: [], calls: [],
-        };
-        try {
-          options.traces?.record(t);
-        } catch (error) {
-          console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
-        }
-        metrics.observe(t);
+        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message });
         return errorResponse(c, e);
       },
     }),
     async (c) => {
       const arrived = Date.now();
       const t0 = performance.now();
-      const traceId = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+      const traceId = newTraceId();
       let requested: ChatCompletionRequest | undefined;
 
-      const trace = (partial: Partial<Trace> & { status: number }) => {
-        const t: Trace = {
-          id: traceId,
-          createdAt: arrived,
+      const trace = (partial: Partial<Trace> & { status: number }) =>
+        record({
+          ...blankTrace(traceId, arrived),
           model: requested?.model ?? "",
           stream: requested?.stream === true,
-          escalated: false,
-          degraded: false,
-          costUsd: 0,
-          strongOnlyCostUsd: 0,
-          promptTokens: 0,
-          completionTokens: 0,
           latencyMs: performance.now() - t0,
-          decisions: [],
-          calls: [],
           messages: requested?.messages,
           ...partial,
-        };
-        try {
-          options.traces?.record(t);
-        } catch (error) {
-          console.error(`tandem: could not write trace ${traceId}: ${(error as Error).message}`);
-        }
-        metrics.observe(t);
-      };
+        });
       const fail = (error: unknown) => {
         const e = toTandemError(error);
         trace({ status: e.status, error: e.code, errorMessage: e.message });
@@ -275,6 +259,30 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
   );
 
   return { app, metrics };
+}
+
+function newTraceId(): string {
+  return `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+}
+
+/** A trace with nothing served yet: no model, no cost, no tokens. */
+function blankTrace(id: string, createdAt: number): Trace {
+  return {
+    id,
+    createdAt,
+    model: "",
+    stream: false,
+    status: 0,
+    escalated: false,
+    degraded: false,
+    costUsd: 0,
+    strongOnlyCostUsd: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    latencyMs: 0,
+    decisions: [],
+    calls: [],
+  };
 }
 
 function modelNotFound(name: string): TandemError {

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
+import { quantileSorted } from "../../eval/metrics.js";
 import { defaultPolicyPath, loadPolicyFile } from "../../policy/index.js";
 import { createGatewayApp } from "../../server/app.js";
 import { listen } from "../../server/listen.js";
@@ -35,13 +36,9 @@ interface Row {
   answer: string;
 }
 
-function quantile(values: number[], q: number): number {
-  if (!values.length) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+/** Quantile q of unsorted values, interpolated as numpy does. */
+function quantile(values: readonly number[], q: number): number {
+  return quantileSorted([...values].sort((a, b) => a - b), q);
 }
 
 const usd = (x: number) => `$${x.toFixed(8)}`;
