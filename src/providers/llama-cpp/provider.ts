@@ -164,6 +164,7 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
     const generated: Token[] = [];
     const logprobs: TokenLogprob[] = [];
     let text = "";
+    let decodedUpTo = 0;
     let emittedLen = 0;
     let finishReason: FinishReason = "length";
     try {
@@ -204,10 +205,12 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
         }
         logprobs.push(lp);
         pendingLogprobs.push(lp);
-        const full = model.detokenize(generated);
-        if (full.endsWith("\uFFFD")) continue; // incomplete UTF-8 sequence: wait for the next token
-        const delta = full.slice(text.length);
-        text = full;
+        // Decode only the tokens since the last complete piece (with the tokens before them as
+        // context, for SentencePiece's leading spaces): O(1) per token instead of O(n).
+        const delta = model.detokenize(generated.slice(decodedUpTo), false, generated.slice(Math.max(0, decodedUpTo - 4), decodedUpTo));
+        if (delta.endsWith("\uFFFD")) continue; // incomplete UTF-8 sequence: wait for the next token
+        decodedUpTo = generated.length;
+        text += delta;
         if (toolPlan) {
           if (isCompleteJson(text)) {
             finishReason = "tool_calls";
