@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { join } from "node:path";
 import { importOutcomes } from "./importers.js";
 import { parseDataset, formatDataset } from "./dataset.js";
 import { parseCsv } from "./csv.js";
 import { parsePythonStringList } from "./python-literal.js";
-import { sharedData } from "./paths.test-helper.js";
+import { sharedData } from "../../test/helpers.js";
 
 const WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1";
 const STRONG = "gpt-4-1106-preview";
@@ -12,7 +11,7 @@ const acc = (records: ReturnType<typeof importOutcomes>["records"], m: string) =
 
 describe("RouteLLM importer", () => {
   it("reproduces MMLU after decontamination: n=14,037, weak 68.09 %, strong 80.59 %", () => {
-    const { records, stats } = importOutcomes("routellm", [join(sharedData, "routing/routellm/mmlu")]);
+    const { records, stats } = importOutcomes("routellm", [sharedData("routing/routellm/mmlu")]);
     expect(stats).toEqual({ rows: 14042, kept: 14037, contaminated: 5, skippedMissing: 0 });
     expect(records).toHaveLength(14037);
     expect((acc(records, WEAK) * 100).toFixed(2)).toBe("68.09");
@@ -21,7 +20,7 @@ describe("RouteLLM importer", () => {
   });
 
   it("reproduces GSM8K after decontamination: n=1,307, weak 63.73 %, strong 85.77 %", () => {
-    const { records, stats } = importOutcomes("routellm", [join(sharedData, "routing/routellm/gsm8k")]);
+    const { records, stats } = importOutcomes("routellm", [sharedData("routing/routellm/gsm8k")]);
     expect(stats.contaminated).toBe(12);
     expect(records).toHaveLength(1307);
     expect((acc(records, WEAK) * 100).toFixed(2)).toBe("63.73");
@@ -33,7 +32,7 @@ describe("RouteLLM importer", () => {
 
 describe("RouterBench importer", () => {
   it("keeps 11 models with USD costs, skips and counts rows with a missing cell", () => {
-    const { records, stats } = importOutcomes("routerbench", [join(sharedData, "routing/routerbench")]);
+    const { records, stats } = importOutcomes("routerbench", [sharedData("routing/routerbench")]);
     expect(stats.rows).toBe(1484);
     expect(stats.skippedMissing).toBe(28);
     expect(records).toHaveLength(1456);
@@ -48,7 +47,7 @@ describe("RouterBench importer", () => {
 
 describe("MoT importer", () => {
   it("turns every result file into a view with samples scored against the reference", () => {
-    const { records } = importOutcomes("mot", [join(sharedData, "cascade/mot-date")]);
+    const { records } = importOutcomes("mot", [sharedData("cascade/mot-date")]);
     expect(records).toHaveLength(369);
     const r = records[0];
     expect(r.reference).toBe("05/01/2021");

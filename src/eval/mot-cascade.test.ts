@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { join } from "node:path";
 import { importOutcomes } from "./importers.js";
 import { evaluateMotCascade } from "./mot-cascade.js";
 import { runEval } from "./run-eval.js";
-import { sharedData } from "./paths.test-helper.js";
+import { sharedData } from "../../test/helpers.js";
 
 describe("MoT cascade on replay (date understanding)", () => {
-  const { records } = importOutcomes("mot", [join(sharedData, "cascade/mot-date")]);
+  const { records } = importOutcomes("mot", [sharedData("cascade/mot-date")]);
 
   it("reaches GPT-4's accuracy at well under its cost, as the MoT paper reports (~40 %)", () => {
     const r = evaluateMotCascade(records);

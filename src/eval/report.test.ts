@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { importOutcomes } from "./importers.js";
 import { writeReport, type EvalReport } from "./report.js";
 import { runEval } from "./run-eval.js";
-import { sharedData } from "./paths.test-helper.js";
+import { sharedData } from "../../test/helpers.js";
 
 /** Independent recomputation, written without metrics.ts: group rows, sort, trapezoid, interpolate. */
 function recompute(rows: Array<{ strategy: string; point: number; score: number; strong: boolean }>, strategy: string, weakAcc: number, strongAcc: number) {
@@ -36,7 +36,7 @@ function recompute(rows: Array<{ strategy: string; point: number; score: number;
 
 describe("eval report", () => {
   it("APGR and CPT recomputed from decisions.jsonl match report.json (GSM8K, cross-validated tfidf-lr)", async () => {
-    const { records } = importOutcomes("routellm", [join(sharedData, "routing/routellm/gsm8k")]);
+    const { records } = importOutcomes("routellm", [sharedData("routing/routellm/gsm8k")]);
     const { report, decisions } = runEval({ dataset: "gsm8k", records, strategy: "route", routerKind: "tfidf-lr", folds: 5, seed: 0 });
     const dir = mkdtempSync(join(tmpdir(), "tandem-eval-"));
     await writeReport(dir, report, decisions);
@@ -65,7 +65,7 @@ describe("eval report", () => {
   });
 
   it("multi-model setting reports AIQ of routers, the zero router and the oracle (RouterBench ARC-C)", () => {
-    const { records } = importOutcomes("routerbench", [join(sharedData, "routing/routerbench")]);
+    const { records } = importOutcomes("routerbench", [sharedData("routing/routerbench")]);
     const models = Object.keys(records[0].outcomes);
     const { report } = runEval({ dataset: "arc", records, strategy: "route", routerKind: "multi-knn", folds: 5, seed: 0, models });
     const aiqs = Object.fromEntries(report.strategies.map((s) => [s.name.split(" ")[0], s.aiq!]));

@@ -5,9 +5,9 @@
  * an array of `{ full_text, spans: [{ entity_type, entity_value, start_position, end_position }],
  * template_id }`), and Tandem's JSONL (`{ "text": …, "spans": [{ "start", "end", "type" }] }` a line).
  */
+import { repoRoot } from "../core/files.js";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { seededShuffle } from "./random.js";
 import type { LabeledText } from "./tagger.js";
 import { isEntityType } from "./types.js";
@@ -18,15 +18,6 @@ export interface PiiExample extends LabeledText {
   group?: string | number;
 }
 
-/** Root of this repository (two levels above src/privacy or dist/src/privacy). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
 
 /** Default location of the presidio synthetic data set: ../shared/data/privacy from the repo root. */
 export function defaultPrivacyDatasetPath(): string {

@@ -3,11 +3,10 @@
  * types, our BIO perceptron tagger for names, addresses, organisations and the like, and an
  * optional SLM extraction pass. Spans from all parts are merged by score (see `resolveOverlaps`).
  */
-import fs from "node:fs";
 import path from "node:path";
 import { DEFAULT_RECOGNIZERS, resolveOverlaps, type PatternRecognizer } from "./patterns.js";
 import { PerceptronTagger, type TaggerFile } from "./tagger.js";
-import { repoRoot } from "./dataset.js";
+import { cachedJsonLoader, repoRoot } from "../core/files.js";
 import type { EntityType, PiiDetector, PiiSpan } from "./types.js";
 
 /** Types the pattern recognizers validate; the tagger's guesses for them are ignored by default. */
@@ -34,17 +33,11 @@ export function defaultTaggerPath(): string {
   return path.join(repoRoot(), "models", "privacy-tagger.json");
 }
 
-const taggerCache = new Map<string, PerceptronTagger>();
+const loadTaggerFile = cachedJsonLoader((file: TaggerFile) => PerceptronTagger.fromJSON(file));
 
 /** Loads (and caches per path) a tagger JSON file. Throws `Error` when missing or malformed. */
 export function loadTagger(file: string = defaultTaggerPath()): PerceptronTagger {
-  const key = path.resolve(file);
-  let t = taggerCache.get(key);
-  if (!t) {
-    t = PerceptronTagger.fromJSON(JSON.parse(fs.readFileSync(key, "utf8")) as TaggerFile);
-    taggerCache.set(key, t);
-  }
-  return t;
+  return loadTaggerFile(file);
 }
 
 /**

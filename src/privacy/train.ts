@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { seededShuffle } from "./random.js";
-import { defaultPrivacyDatasetPath, loadPiiDataset, repoRoot, splitByGroup, type PiiExample, type SplitOptions } from "./dataset.js";
+import { repoRoot } from "../core/files.js";
+import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup, type PiiExample, type SplitOptions } from "./dataset.js";
 import { createDetector, defaultTaggerPath, type DetectorOptions } from "./detector.js";
 import { scoreSpans, type SpanReport } from "./metrics.js";
 import { PerceptronTagger, type TaggerFile } from "./tagger.js";

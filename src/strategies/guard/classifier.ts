@@ -13,7 +13,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { seededRandom, seededShuffle } from "../../privacy/random.js";
-import { repoRoot } from "../../privacy/dataset.js";
+import { cachedJsonLoader, repoRoot } from "../../core/files.js";
 
 /** Serialized classifier (`kind: "logreg-ngrams"`). */
 export interface GuardClassifierFile {
@@ -155,14 +155,9 @@ export function defaultGuardModelPath(): string {
   return path.join(repoRoot(), "models", "guard.json");
 }
 
-const cache = new Map<string, GuardClassifier>();
+const loadClassifierFile = cachedJsonLoader((file: GuardClassifierFile) => GuardClassifier.fromJSON(file));
+
 /** Loads (and caches per path) a classifier file. Throws `Error` when missing or malformed. */
 export function loadGuardClassifier(file: string = defaultGuardModelPath()): GuardClassifier {
-  const key = path.resolve(file);
-  let c = cache.get(key);
-  if (!c) {
-    c = GuardClassifier.fromJSON(JSON.parse(fs.readFileSync(key, "utf8")) as GuardClassifierFile);
-    cache.set(key, c);
-  }
-  return c;
+  return loadClassifierFile(file);
 }

@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { repoRoot } from "../../privacy/dataset.js";
+import { repoRoot } from "../../core/files.js";
 import { seededRandom, seededShuffle } from "../../privacy/random.js";
 import type { SafetyExample } from "./classifier.js";
 
