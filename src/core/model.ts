@@ -187,11 +187,6 @@ export async function* streamFromGenerate(result: Promise<GenerateResult>): Asyn
   yield { type: "finish", result: r };
 }
 
-/** The more expensive of two prices, by the sum of per-token rates. */
-export function maxPrice(a: Price, b: Price): Price {
-  return a.inputPerMillion + a.outputPerMillion >= b.inputPerMillion + b.outputPerMillion ? a : b;
-}
-
 /** Fail-safe: true if any model is cloud. */
 export function combinedLocation(models: ReadonlyArray<Pick<Model, "location">>): ModelLocation {
   return models.some((m) => m.location === "cloud") ? "cloud" : "edge";
