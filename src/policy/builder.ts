@@ -1,7 +1,9 @@
 /**
  * Turns a validated policy into served models: providers for `models`, strategies for
  * `strategies` (which may reference models or other strategies, so they nest), started sidecars,
- * and the trace store. References are checked and cycles reported with their path.
+ * the trace store, keys, and — when the policy names a Redis server — the shared state (budgets,
+ * rate limits, breakers, router statistics) in Redis. References are checked and cycles reported
+ * with their path.
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -13,18 +15,26 @@ import { createDetector } from "../privacy/index.js";
 import type { EntityType } from "../privacy/types.js";
 import { cascade } from "../strategies/cascade/index.js";
 import { LocalLogitModel } from "../providers/llama-cpp/logits.js";
-import { fallback } from "../strategies/fallback/index.js";
+import { fallback, type BreakerFactory } from "../strategies/fallback/index.js";
 import { contrastive, ensemble, proxyTuning } from "../strategies/fusion/index.js";
 import { guard } from "../strategies/guard/index.js";
 import { promptCompression } from "../strategies/pipeline/index.js";
 import { speculative } from "../strategies/speculative/index.js";
 import { privacy } from "../strategies/privacy/index.js";
-import { loadRouter, loadRouterFile, route, type RouterFile } from "../strategies/route/index.js";
+import { loadRouter, loadRouterFile, route, type RouterFile, type RouterStats } from "../strategies/route/index.js";
 import { KeyRing } from "../server/auth.js";
-import { openSpendLedger, type SpendLedger } from "../store/spend.js";
+import { localRateLimiter } from "../store/rate-limit.js";
+import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, redisSpendLedger, type RedisState } from "../store/redis/index.js";
+import { openSpendLedger } from "../store/spend.js";
 import { openTraceStore, type TraceStore } from "../store/traces.js";
 import { parsePolicy, type ModelSpec, type Policy, type StrategySpec } from "./schema.js";
 import { startSidecar, type Sidecar } from "./sidecar.js";
+
+/** State that is shared by gateway replicas when the policy names a Redis server (else undefined: in-process defaults). */
+interface SharedState {
+  breakerFactory?: BreakerFactory;
+  routerStats?: RouterStats;
+}
 
 /** The running form of a policy. */
 export interface BuiltPolicy {
@@ -69,13 +79,21 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
     await Promise.all([...handles.values()].map((h) => h.then((x) => x.dispose()).catch(() => {})));
     await Promise.all(sidecars.map((s) => s.stop()));
     traces?.close();
-    ledger?.close();
+    await keys?.close();
+    await redis?.close();
   };
   let traces: TraceStore | undefined;
-  let ledger: SpendLedger | undefined;
   let keys: KeyRing | undefined;
+  let redis: RedisState | undefined;
+  const shared: SharedState = {};
 
   try {
+    if (policy.state?.redis) {
+      const r = policy.state.redis;
+      redis = await connectRedis({ url: r.url, prefix: r.prefix });
+      shared.breakerFactory = redisBreakerFactory(redis, { probeLeaseMs: r.probeLeaseMs });
+      shared.routerStats = redisRouterStats(redis);
+    }
     for (const [name, spec] of Object.entries(policy.models)) {
       if (policy.strategies[name]) throw new TandemError("invalid_policy", `models.${name}: the name is also used by a strategy`);
       all.set(name, await buildModel(name, spec, at, sidecars, locals));
@@ -105,7 +123,7 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       }
       if (building.has(name)) throw new TandemError("invalid_policy", `strategies.${name}: reference cycle ${[...building, name].join(" → ")}`);
       building.add(name);
-      const model = await buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), (ref, field) => handle(ref, `strategies.${name}.${field}`), at);
+      const model = await buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), (ref, field) => handle(ref, `strategies.${name}.${field}`), at, shared);
       building.delete(name);
       all.set(name, model);
       return model;
@@ -118,8 +136,12 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
     if (tracesPath !== false) traces = openTraceStore(tracesPath, { storeContent: policy.traces === false ? true : policy.traces.storeContent });
 
     if (policy.auth) {
-      ledger = openSpendLedger(options.ledgerPath ?? at(policy.auth.ledger));
-      keys = new KeyRing(policy.auth.keys, ledger);
+      keys = new KeyRing(
+        policy.auth.keys,
+        redis
+          ? { ledger: redisSpendLedger(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }), limiter: redisRateLimiter(redis) }
+          : { ledger: openSpendLedger(options.ledgerPath ?? at(policy.auth.ledger)), limiter: localRateLimiter() },
+      );
     }
 
     const served = new Map<string, Model>();
@@ -189,12 +211,22 @@ async function buildStrategyModel(
   ref: (name: string, field: string) => Promise<Model>,
   handle: (name: string, field: string) => Promise<LocalLogitModel>,
   at: (p: string) => string,
+  shared: SharedState,
 ): Promise<Model> {
   switch (spec.kind) {
     case "route": {
       const router =
         "file" in spec.router ? loadRouterFile(at(spec.router.file as string)) : loadRouter(spec.router as RouterFile);
-      return route({ name, weak: await ref(spec.weak, "weak"), strong: await ref(spec.strong, "strong"), router, threshold: spec.threshold });
+      return route({
+        name,
+        weak: await ref(spec.weak, "weak"),
+        strong: await ref(spec.strong, "strong"),
+        router,
+        threshold: spec.threshold,
+        strongShare: spec.strongShare,
+        minObservations: spec.minObservations,
+        stats: shared.routerStats,
+      });
     }
     case "cascade":
       return cascade({
@@ -239,6 +271,7 @@ async function buildStrategyModel(
         retries: spec.retries,
         retryBackoffMs: spec.retryBackoffMs,
         breaker: spec.breaker,
+        breakerFactory: shared.breakerFactory,
         midStream: spec.midStream,
         firstTokenTimeoutMs: spec.firstTokenTimeoutMs,
         idleTimeoutMs: spec.idleTimeoutMs,

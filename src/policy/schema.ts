@@ -72,8 +72,12 @@ const routeStrategy = z
     weak: name,
     strong: name,
     router: routerSpec.default({ kind: "heuristic" }),
-    /** Router-score threshold in [0, 1]: score > threshold → strong. */
+    /** Router-score threshold in [0, 1]: score > threshold → strong (with strongShare: until minObservations). */
     threshold: z.number().min(0).max(1),
+    /** Online calibration: share of requests in [0, 1] for the strong model; the threshold follows the running score distribution. */
+    strongShare: z.number().min(0).max(1).optional(),
+    /** Scores observed before the online threshold is used. */
+    minObservations: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -250,6 +254,27 @@ export const policySchema = z
           .min(1),
         /** Spend ledger (SQLite), so budgets survive restarts. */
         ledger: z.string().default(".tandem/spend.sqlite"),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Shared state. With `redis`, budgets, rate limits, circuit breakers and the router's online
+     * statistics live in that Redis server, so several gateway replicas enforce them as one.
+     */
+    state: z
+      .object({
+        redis: z
+          .object({
+            /** redis://[user:password@]host:port[/db] — `${REDIS_URL}` interpolation works. */
+            url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+            prefix: z.string().default("tandem:"),
+            /** Unsettled budget reservations expire after this many ms (a replica that died mid-request). */
+            reservationTtlMs: z.number().int().min(1000).default(600_000),
+            /** A half-open breaker probe may run this many ms before another replica may probe. */
+            probeLeaseMs: z.number().int().min(100).default(60_000),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

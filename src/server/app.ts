@@ -143,13 +143,13 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       if (options.keys) {
         try {
           const spec = options.keys.authenticate(c.req.header("authorization"));
-          admission = options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? 1024 });
+          admission = await options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? 1024 });
         } catch (error) {
           return fail(error);
         }
       }
       const settle = (result?: GenerateResult) =>
-        admission?.finish({ costUsd: result?.info.costUsd ?? 0, tokens: result ? result.usage.promptTokens + result.usage.completionTokens : 0 });
+        void admission?.finish({ costUsd: result?.info.costUsd ?? 0, tokens: result ? result.usage.promptTokens + result.usage.completionTokens : 0 });
       // One controller per request, released when the request ends (a pending AbortSignal.timeout
       // would keep every request's signal graph alive for the whole timeout).
       const controller = new AbortController();

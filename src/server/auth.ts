@@ -6,15 +6,19 @@
  *   worst-case cost (the model's price × (prompt tokens estimated at 1 per 3 characters +
  *   max_tokens)), and settles its actual cost when it ends — so concurrent requests cannot
  *   overshoot the budget by more than one estimate's error.
- * - Rate limits are sliding 60-second windows, per key, in this process.
+ * - Rate limits are sliding 60-second windows per key: requests are counted when admitted, tokens
+ *   when requests finish (a request is refused once the window's tokens reach the limit).
+ * - Both live in {@link LimitStores}: this process (SQLite ledger + memory) by default, or Redis
+ *   when the policy names one (`state.redis`), so several replicas enforce one budget.
  *
  * Errors (all OpenAI-shaped): 401 `invalid_api_key` (missing or unknown key), 403
  * `permission_denied` (model not allowed for the key), 429 `budget_exceeded` or
- * `rate_limit_exceeded`.
+ * `rate_limit_exceeded`, 503 `overloaded` (shared store unreachable: fail closed).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { TandemError } from "../core/errors.js";
 import { costOf, type Price } from "../core/model.js";
+import type { RateLimiter } from "../store/rate-limit.js";
 import type { SpendLedger } from "../store/spend.js";
 
 /** One gateway API key. */
@@ -41,24 +45,29 @@ export function hashApiKey(key: string): string {
 /** An admitted request: call `finish` with its actual cost and tokens, exactly once. */
 export interface Admission {
   key: string;
-  finish(actual: { costUsd: number; tokens: number }): void;
+  /** Settles the reservation and counts the tokens; never throws (a store failure is logged). */
+  finish(actual: { costUsd: number; tokens: number }): Promise<void>;
+}
+
+/** Where budgets and rate limits live: this process (SQLite + memory) or Redis (shared by replicas). */
+export interface LimitStores {
+  ledger: SpendLedger;
+  limiter: RateLimiter;
 }
 
 /** Checks keys, budgets and rate limits. */
 export class KeyRing {
   private readonly byHash = new Map<string, ApiKeySpec>();
-  private readonly requestTimes = new Map<string, number[]>();
-  private readonly tokenEvents = new Map<string, Array<[number, number]>>();
+  private readonly ledger: SpendLedger;
+  private readonly limiter: RateLimiter;
 
-  constructor(
-    keys: readonly ApiKeySpec[],
-    private readonly ledger: SpendLedger,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(keys: readonly ApiKeySpec[], stores: LimitStores) {
     for (const k of keys) {
       if (!/^sha256:[0-9a-f]{64}$/.test(k.hash)) throw new TandemError("invalid_policy", `auth.keys.${k.name}.hash must be sha256:<64 hex digits> (see 'tandem keys hash')`);
       this.byHash.set(k.hash, k);
     }
+    this.ledger = stores.ledger;
+    this.limiter = stores.limiter;
   }
 
   /** Key spec for an `Authorization` header value, or a 401. */
@@ -74,50 +83,63 @@ export class KeyRing {
 
   /**
    * Admits one request of `spec` for `model` (with `price`), reserving its worst-case cost.
-   * Throws 403/429 TandemErrors as described in the module comment.
+   * Throws 403/429 TandemErrors as described in the module comment, and 503 `overloaded` when
+   * the shared store (Redis) cannot be reached — limits fail closed, never open.
    */
-  admit(spec: ApiKeySpec, model: string, price: Price, estimate: { promptChars: number; maxTokens: number }): Admission {
+  async admit(spec: ApiKeySpec, model: string, price: Price, estimate: { promptChars: number; maxTokens: number }): Promise<Admission> {
     if (spec.models && !spec.models.includes(model)) throw new TandemError("permission_denied", `Key '${spec.name}' may not use model '${model}'`, { param: "model" });
-    const t = this.now();
-    if (spec.requestsPerMinute !== undefined) {
-      const times = (this.requestTimes.get(spec.name) ?? []).filter((x) => x > t - 60_000);
-      if (times.length >= spec.requestsPerMinute) {
-        this.requestTimes.set(spec.name, times);
+    return unavailableAsOverloaded(async () => {
+      if (spec.tokensPerMinute !== undefined) {
+        const used = await this.limiter.tokensInWindow(spec.name, WINDOW_MS);
+        if (used >= spec.tokensPerMinute) throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.tokensPerMinute} tokens per minute reached for key '${spec.name}'`);
+      }
+      if (spec.requestsPerMinute !== undefined && !(await this.limiter.admitRequest(spec.name, spec.requestsPerMinute, WINDOW_MS))) {
         throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.requestsPerMinute} requests per minute reached for key '${spec.name}'`);
       }
-      times.push(t);
-      this.requestTimes.set(spec.name, times);
-    }
-    if (spec.tokensPerMinute !== undefined) {
-      const events = (this.tokenEvents.get(spec.name) ?? []).filter(([x]) => x > t - 60_000);
-      this.tokenEvents.set(spec.name, events);
-      const used = events.reduce((s, [, n]) => s + n, 0);
-      if (used >= spec.tokensPerMinute) throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.tokensPerMinute} tokens per minute reached for key '${spec.name}'`);
-    }
-    let reserved = 0;
-    if (spec.budgetUsd !== undefined) {
-      reserved = costOf(price, { promptTokens: Math.ceil(estimate.promptChars / 3), completionTokens: estimate.maxTokens });
-      if (!this.ledger.reserve(spec.name, reserved, spec.budgetUsd)) {
-        const s = this.ledger.state(spec.name);
-        throw new TandemError(
-          "budget_exceeded",
-          `Budget of $${spec.budgetUsd} for key '${spec.name}' would be exceeded (spent $${s.spentUsd.toFixed(6)}, in flight $${s.reservedUsd.toFixed(6)}, this request up to $${reserved.toFixed(6)})`,
-        );
-      }
-    }
-    let done = false;
-    return {
-      key: spec.name,
-      finish: (actual) => {
-        if (done) return;
-        done = true;
-        this.ledger.settle(spec.name, reserved, actual.costUsd);
-        if (spec.tokensPerMinute !== undefined && actual.tokens > 0) {
-          const events = this.tokenEvents.get(spec.name) ?? [];
-          events.push([this.now(), actual.tokens]);
-          this.tokenEvents.set(spec.name, events);
+      let reserved = 0;
+      let reservation: string | undefined;
+      if (spec.budgetUsd !== undefined) {
+        reserved = costOf(price, { promptTokens: Math.ceil(estimate.promptChars / 3), completionTokens: estimate.maxTokens });
+        reservation = await this.ledger.reserve(spec.name, reserved, spec.budgetUsd);
+        if (reservation === undefined) {
+          const s = await this.ledger.state(spec.name);
+          throw new TandemError(
+            "budget_exceeded",
+            `Budget of $${spec.budgetUsd} for key '${spec.name}' would be exceeded (spent $${s.spentUsd.toFixed(6)}, in flight $${s.reservedUsd.toFixed(6)}, this request up to $${reserved.toFixed(6)})`,
+          );
         }
-      },
-    };
+      }
+      let done = false;
+      return {
+        key: spec.name,
+        finish: async (actual) => {
+          if (done) return;
+          done = true;
+          try {
+            if (reservation !== undefined) await this.ledger.settle(spec.name, reservation, reserved, actual.costUsd);
+            if (spec.tokensPerMinute !== undefined && actual.tokens > 0) await this.limiter.addTokens(spec.name, actual.tokens);
+          } catch (error) {
+            console.error(`tandem: could not settle spend of key '${spec.name}': ${(error as Error).message}`);
+          }
+        },
+      };
+    });
+  }
+
+  /** Closes the ledger and the limiter. */
+  async close(): Promise<void> {
+    await Promise.all([this.ledger.close(), this.limiter.close()]);
+  }
+}
+
+const WINDOW_MS = 60_000;
+
+/** Runs `f`; an error that is not a TandemError (a store connection failure) becomes 503 `overloaded`. */
+async function unavailableAsOverloaded<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (error) {
+    if (TandemError.isInstance(error)) throw error;
+    throw new TandemError("overloaded", `Budget and rate-limit store unavailable: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,11 +1,15 @@
 /**
- * Per-key USD spend ledger in SQLite (better-sqlite3), so budgets survive restarts. Admission is
- * done by *reservation*: before a request runs, its worst-case cost is reserved; after it ends,
- * the reservation is replaced by the actual cost. Since JavaScript runs admission checks one at a
- * time and SQLite writes are synchronous, concurrent requests can never together overshoot a
- * budget by more than the error of one request's estimate.
+ * Per-key USD spend ledgers. Admission is done by *reservation*: before a request runs, its
+ * worst-case cost is reserved; after it ends, the reservation is replaced by the actual cost. So
+ * concurrent requests can never together overshoot a budget by more than the error of one
+ * request's estimate.
+ *
+ * Two implementations share the {@link SpendLedger} interface: this file's SQLite one
+ * (better-sqlite3; one gateway process; budgets survive restarts) and the Redis one in
+ * `redis/spend.ts` (several gateway replicas enforce one budget).
  */
 import Database from "better-sqlite3";
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -17,20 +21,20 @@ export interface SpendState {
   reservedUsd: number;
 }
 
-/** A ledger of USD spend per key. */
+/** A ledger of USD spend per key. All methods are atomic with respect to every other caller of the same ledger. */
 export interface SpendLedger {
-  state(key: string): SpendState;
+  state(key: string): Promise<SpendState>;
   /**
-   * Reserves `usd` for `key` if `spent + reserved + usd ≤ budgetUsd`; returns false otherwise.
-   * Atomic with respect to other calls in this process.
+   * Reserves `usd` for `key` if `spent + reserved + usd ≤ budgetUsd`. Returns the reservation's
+   * id, or `undefined` when the budget would be exceeded.
    */
-  reserve(key: string, usd: number, budgetUsd: number): boolean;
-  /** Releases a reservation of `reservedUsd` and records the actual `spentUsd`. */
-  settle(key: string, reservedUsd: number, spentUsd: number): void;
-  close(): void;
+  reserve(key: string, usd: number, budgetUsd: number): Promise<string | undefined>;
+  /** Releases reservation `id` (of `reservedUsd`) and records the actual `spentUsd`. */
+  settle(key: string, id: string, reservedUsd: number, spentUsd: number): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Opens a ledger at `path` (":memory:" for a process-local one). Errors: better-sqlite3's, at open. */
+/** Opens a SQLite ledger at `path` (":memory:" for a process-local one). Errors: better-sqlite3's, at open. */
 export function openSpendLedger(path: string): SpendLedger {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -38,22 +42,23 @@ export function openSpendLedger(path: string): SpendLedger {
   db.exec("CREATE TABLE IF NOT EXISTS spend (key TEXT PRIMARY KEY, spent_usd REAL NOT NULL DEFAULT 0)");
   const get = db.prepare("SELECT spent_usd FROM spend WHERE key = ?");
   const add = db.prepare("INSERT INTO spend (key, spent_usd) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd");
-  // Reservations are per process: a crash releases them, which is the safe direction.
+  // Reservations are per process: a crash releases them, which is the safe direction. The check
+  // and the reservation run in one synchronous step, so no other request interleaves.
   const reserved = new Map<string, number>();
   const spent = (key: string) => ((get.get(key) as { spent_usd: number } | undefined)?.spent_usd ?? 0);
   return {
-    state: (key) => ({ spentUsd: spent(key), reservedUsd: reserved.get(key) ?? 0 }),
-    reserve(key, usd, budgetUsd) {
+    state: async (key) => ({ spentUsd: spent(key), reservedUsd: reserved.get(key) ?? 0 }),
+    async reserve(key, usd, budgetUsd) {
       const r = reserved.get(key) ?? 0;
-      if (spent(key) + r + usd > budgetUsd + 1e-12) return false;
+      if (spent(key) + r + usd > budgetUsd + 1e-12) return undefined;
       reserved.set(key, r + usd);
-      return true;
+      return randomUUID();
     },
-    settle(key, reservedUsd, spentUsd) {
+    async settle(key, _id, reservedUsd, spentUsd) {
       reserved.set(key, Math.max(0, (reserved.get(key) ?? 0) - reservedUsd));
       if (spentUsd > 0) add.run(key, spentUsd);
     },
-    close() {
+    async close() {
       if (db.open) db.close();
     },
   };

@@ -37,13 +37,40 @@ export interface CircuitSnapshot {
 }
 
 /**
- * A consecutive-failure circuit breaker. Callers ask {@link tryAcquire} before each call and
+ * What the fallback strategy needs of a breaker, local ({@link CircuitBreaker}) or shared by
+ * gateway replicas (the Redis one in `src/store/redis/breaker.ts`). Only admission is awaited;
+ * outcome reports return at once (a shared breaker sends them in order behind the scenes).
+ */
+export interface Breaker {
+  /** May a call go to the upstream now? (See {@link CircuitBreaker.tryAcquire}.) */
+  tryAcquire(): boolean | Promise<boolean>;
+  onSuccess(): void;
+  onFailure(): void;
+  release(): void;
+  /** The last known state (a shared breaker: as of its last round trip to the store). */
+  snapshot(): CircuitSnapshot;
+}
+
+/** Options of one breaker: consecutive failures that open it; ms before a half-open probe. */
+export interface BreakerSettings {
+  failureThreshold: number;
+  cooldownMs: number;
+}
+
+/**
+ * Makes the breaker of one upstream. `id` names it uniquely in the policy:
+ * `<fallback strategy name>/<model id>`. Errors: `RangeError` for bad settings.
+ */
+export type BreakerFactory = (id: string, settings: BreakerSettings) => Breaker;
+
+/**
+ * A consecutive-failure circuit breaker in this process's memory. Callers ask {@link tryAcquire} before each call and
  * report the outcome with {@link onSuccess}, {@link onFailure} or (for an outcome that says
  * nothing about the upstream, e.g. the client went away) {@link release}.
  *
  * Errors: throws `RangeError` for a `failureThreshold` < 1 or a negative `cooldownMs`.
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements Breaker {
   private readonly failureThreshold: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;

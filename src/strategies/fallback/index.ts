@@ -28,9 +28,9 @@
 import { TandemError, toTandemError, type ErrorCode } from "../../core/errors.js";
 import { combinedLocation, costOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { strategyInfo } from "../info.js";
-import { CircuitBreaker, type CircuitSnapshot } from "./circuit-breaker.js";
+import { CircuitBreaker, type Breaker, type BreakerFactory, type CircuitSnapshot } from "./circuit-breaker.js";
 
-export { CircuitBreaker, type CircuitBreakerOptions, type CircuitSnapshot, type CircuitState } from "./circuit-breaker.js";
+export { CircuitBreaker, type Breaker, type BreakerFactory, type BreakerSettings, type CircuitBreakerOptions, type CircuitSnapshot, type CircuitState } from "./circuit-breaker.js";
 
 /** What a stream does when the primary fails after its first part was sent. See the module comment. */
 export type MidStreamPolicy = "error" | "continue" | "buffer";
@@ -72,6 +72,11 @@ export interface FallbackOptions {
   idleTimeoutMs?: number;
   /** Clock in ms for the breakers (default `Date.now`); injectable for tests. */
   now?: () => number;
+  /**
+   * Makes each breaker; default: an in-process {@link CircuitBreaker}. The policy passes a Redis
+   * factory when it names a Redis server, so replicas share breaker state.
+   */
+  breakerFactory?: BreakerFactory;
 }
 
 /** A fallback strategy model, with its breakers' states for metrics and health checks. */
@@ -222,9 +227,10 @@ export function fallback(options: FallbackOptions): FallbackModel {
 
   const chain: Model[] = [options.primary, ...options.fallbacks];
   const breakerOptions = options.breaker === undefined ? { failureThreshold: 5, cooldownMs: 30_000 } : options.breaker;
-  let breakers: Array<CircuitBreaker | undefined>;
+  const makeBreaker: BreakerFactory = options.breakerFactory ?? ((_, settings) => new CircuitBreaker({ ...settings, now: options.now }));
+  let breakers: Array<Breaker | undefined>;
   try {
-    breakers = chain.map((_, i) => (breakerOptions && i < chain.length - 1 ? new CircuitBreaker({ ...breakerOptions, now: options.now }) : undefined));
+    breakers = chain.map((m, i) => (breakerOptions && i < chain.length - 1 ? makeBreaker(`${name}/${m.id}`, breakerOptions) : undefined));
   } catch (error) {
     throw new TandemError("invalid_policy", `fallback '${name}': ${(error as Error).message}`, { cause: error });
   }
@@ -275,7 +281,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
     start: number,
     log: Incidents,
     signal: AbortSignal | undefined,
-    step: (model: Model, i: number, attempt: Attempt, breaker: CircuitBreaker | undefined) => Promise<T>,
+    step: (model: Model, i: number, attempt: Attempt, breaker: Breaker | undefined) => Promise<T>,
     attemptRole: (i: number, a: number) => string,
   ): Promise<{ value: T; index: number }> {
     for (let i = start; i < chain.length; i++) {
@@ -283,7 +289,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
       const breaker = breakers[i];
       for (let a = 1; a <= attemptsOf(i); a++) {
         if (a > 1) await sleep(delay(a - 1), signal);
-        if (breaker && !breaker.tryAcquire()) {
+        if (breaker && !(await breaker.tryAcquire())) {
           log.skip(model, breaker.snapshot());
           break;
         }
@@ -319,13 +325,13 @@ export function fallback(options: FallbackOptions): FallbackModel {
 
   interface Opened {
     attempt: Attempt;
-    breaker: CircuitBreaker | undefined;
+    breaker: Breaker | undefined;
     iterator: AsyncIterator<StreamPart>;
     first: IteratorResult<StreamPart>;
   }
 
   /** Opens a stream on a model and waits for its first part (or, with `buffer`, for all of them). */
-  async function open(model: Model, i: number, attempt: Attempt, breaker: CircuitBreaker | undefined, request: GenerateRequest): Promise<Opened> {
+  async function open(model: Model, i: number, attempt: Attempt, breaker: Breaker | undefined, request: GenerateRequest): Promise<Opened> {
     const iterator = model.stream(request, attempt.signal)[Symbol.asyncIterator]();
     try {
       const first = await attempt.within(iterator.next(), deadlineOf(i, options.firstTokenTimeoutMs), "first token", model.id);
@@ -411,7 +417,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
  * Classifies a failed attempt and updates the breaker: failures that count against the upstream
  * trip it, others release the half-open probe. Aborts are rethrown (after releasing the probe).
  */
-function classifyFailure(attempt: Attempt, error: unknown, breaker: CircuitBreaker | undefined): TandemError {
+function classifyFailure(attempt: Attempt, error: unknown, breaker: Breaker | undefined): TandemError {
   let e: TandemError;
   try {
     e = attempt.classify(error);

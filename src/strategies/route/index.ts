@@ -3,18 +3,20 @@
  * each request before generation with P(weak model not good enough) ∈ [0, 1]; requests with
  * `score > threshold` go to the strong model, the rest to the weak one. The threshold's meaning:
  * raising it sends less traffic to the strong model; calibrate it to a target strong-call share
- * with `tandem router calibrate`.
+ * with `tandem router calibrate`, or set `strongShare` to calibrate it online (`stats.ts`).
  */
 import { TandemError } from "../../core/errors.js";
 import { combinedLocation, type Decision, type GenerateRequest, type Model } from "../../core/model.js";
 import { lastUserText } from "../../core/wire.js";
 import { mapStreamInfo, strategyInfo } from "../info.js";
 import type { Router } from "./router.js";
+import { localRouterStats, thresholdForShare, type RouterStats } from "./stats.js";
 
 export type { Router, RouterFile, RouterInput } from "./router.js";
 export { loadRouter, loadRouterFile, registerRouterKind, routerKinds } from "./registry.js";
 export { HeuristicRouter, DEFAULT_HEURISTIC_WEIGHTS, heuristicFeatures, type HeuristicWeights } from "./routers/heuristic.js";
 export { RandomRouter } from "./routers/random.js";
+export { localRouterStats, thresholdForShare, scoreBin, SCORE_BINS, type RouterStats } from "./stats.js";
 
 /** Options of {@link route}. */
 export interface RouteOptions {
@@ -23,15 +25,38 @@ export interface RouteOptions {
   weak: Model;
   strong: Model;
   router: Router;
-  /** Router-score threshold in [0, 1]: score > threshold → strong. */
+  /** Router-score threshold in [0, 1]: score > threshold → strong. With `strongShare`: the threshold used until `minObservations` scores have been seen. */
   threshold: number;
+  /**
+   * Online calibration: the share of requests in [0, 1] to send to the strong model. The threshold
+   * then follows the running distribution of router scores (see `stats.ts`) instead of staying fixed.
+   */
+  strongShare?: number;
+  /** Scores to observe before the online threshold replaces `threshold`. Default 50. */
+  minObservations?: number;
+  /** Where the score statistics live (default: this process's memory; Redis when the policy names one). */
+  stats?: RouterStats;
 }
 
-/** The routing decision for one request, without generating. */
-export function decideRoute(options: RouteOptions, request: GenerateRequest): { target: Model; decision: Decision } {
-  const score = options.router.score({ prompt: lastUserText(request.messages), messages: request.messages });
-  if (!Number.isFinite(score)) throw new TandemError("internal_error", `Router '${options.router.kind}' returned a non-finite score`);
-  const escalated = score > options.threshold;
+/** The router's score of a request, in [0, 1]. Errors: `internal_error` for a non-finite score. */
+export function routerScore(router: Router, request: GenerateRequest): number {
+  const score = router.score({ prompt: lastUserText(request.messages), messages: request.messages });
+  if (!Number.isFinite(score)) throw new TandemError("internal_error", `Router '${router.kind}' returned a non-finite score`);
+  return score;
+}
+
+/**
+ * The routing decision for one request, without generating: `score` defaults to the router's,
+ * the threshold to the options' fixed one unless an `online` (calibrated) one is given.
+ */
+export function decideRoute(
+  options: RouteOptions,
+  request: GenerateRequest,
+  score = routerScore(options.router, request),
+  online?: { threshold: number },
+): { target: Model; decision: Decision } {
+  const threshold = online?.threshold ?? options.threshold;
+  const escalated = score > threshold;
   const target = escalated ? options.strong : options.weak;
   return {
     target,
@@ -40,38 +65,62 @@ export function decideRoute(options: RouteOptions, request: GenerateRequest): { 
       name: options.name ?? "route",
       signal: `router:${options.router.kind}`,
       score,
-      threshold: options.threshold,
+      threshold,
       chosen: target.id,
       escalated,
-      reason: escalated
-        ? `router score ${score.toFixed(3)} > threshold ${options.threshold}: strong model`
-        : `router score ${score.toFixed(3)} ≤ threshold ${options.threshold}: weak model`,
+      reason: `router score ${score.toFixed(3)} ${escalated ? ">" : "≤"} ${online ? `online threshold (strong share ${options.strongShare})` : "threshold"} ${round(threshold)}: ${escalated ? "strong" : "weak"} model`,
     },
   };
 }
 
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
 /**
- * Creates a routing model. Errors: those of the chosen model; `invalid_policy` for a threshold
- * outside [0, 1].
+ * Creates a routing model. Errors: those of the chosen model; `invalid_policy` for a threshold or
+ * strong share outside [0, 1]. With `strongShare`, a statistics store that cannot be reached makes
+ * the request use the fixed threshold (logged), never fail.
  */
 export function route(options: RouteOptions): Model {
   if (!(options.threshold >= 0 && options.threshold <= 1)) {
     throw new TandemError("invalid_policy", `route threshold must be in [0, 1], got ${options.threshold}`);
   }
+  if (options.strongShare !== undefined && !(options.strongShare >= 0 && options.strongShare <= 1)) {
+    throw new TandemError("invalid_policy", `route strongShare must be in [0, 1], got ${options.strongShare}`);
+  }
   const name = options.name ?? "route";
   const price = options.strong.price;
+  const stats = options.strongShare === undefined ? undefined : (options.stats ?? localRouterStats());
+  const minObservations = options.minObservations ?? 50;
+
+  /** Scores the request; with online calibration, counts the score and takes the threshold from the scores seen before it. */
+  async function decide(request: GenerateRequest) {
+    const score = routerScore(options.router, request);
+    let online: { threshold: number } | undefined;
+    if (stats) {
+      try {
+        const histogram = await stats.observe(name, score);
+        const seen = histogram.reduce((s, x) => s + x, 0);
+        const threshold = seen >= minObservations ? thresholdForShare(histogram, options.strongShare!) : undefined;
+        if (threshold !== undefined) online = { threshold };
+      } catch (error) {
+        console.error(`tandem: route '${name}': router statistics unavailable, using the fixed threshold: ${(error as Error).message}`);
+      }
+    }
+    return decideRoute(options, request, score, online);
+  }
+
   return {
     id: name,
     location: combinedLocation([options.weak, options.strong]),
     price,
     async generate(request, signal) {
-      const { target, decision } = decideRoute(options, request);
+      const { target, decision } = await decide(request);
       const result = await target.generate(request, signal);
       return { ...result, info: strategyInfo(result, decision, price) };
     },
-    stream(request, signal) {
-      const { target, decision } = decideRoute(options, request);
-      return mapStreamInfo(target.stream(request, signal), (r) => strategyInfo(r, decision, price));
+    async *stream(request, signal) {
+      const { target, decision } = await decide(request);
+      yield* mapStreamInfo(target.stream(request, signal), (r) => strategyInfo(r, decision, price));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { costOf } from "../../core/model.js";
 import { ask, weakStrongPair } from "../../../test/helpers.js";
-import { HeuristicRouter, route, RandomRouter } from "./index.js";
+import { HeuristicRouter, localRouterStats, route, RandomRouter, thresholdForShare } from "./index.js";
 
 const { weak, strong, close } = await weakStrongPair();
 afterAll(close);
@@ -38,7 +38,23 @@ describe("route", () => {
     expect(direct.text).toBe(text); // greedy: same text as the chosen model alone
   });
 
-  it("rejects a threshold outside [0, 1]", () => {
+  it("rejects a threshold or strong share outside [0, 1]", () => {
     expect(() => route({ weak, strong, router: new RandomRouter(), threshold: 1.5 })).toThrowError(/threshold/);
+    expect(() => route({ weak, strong, router: new RandomRouter(), threshold: 0.5, strongShare: -0.1 })).toThrowError(/strongShare/);
+  });
+
+  it("online calibration: after minObservations, the threshold keeps the strong share at its target", async () => {
+    // RandomRouter scores are uniform in [0, 1); a fixed threshold of 0.9 would send ~10 % to strong
+    const r = route({ weak, strong, router: new RandomRouter(7), threshold: 0.9, strongShare: 0.25, minObservations: 20, stats: localRouterStats() });
+    const decisions = [];
+    for (let i = 0; i < 100; i++) decisions.push((await r.generate(ask(`Story number ${i}`, 1))).info.decisions[0]);
+    expect(decisions.slice(0, 20).every((d) => d.threshold === 0.9)).toBe(true);
+    const later = decisions.slice(20);
+    expect(later.every((d) => d.reason.includes("online threshold (strong share 0.25)"))).toBe(true);
+    const share = later.filter((d) => d.escalated).length / later.length;
+    expect(share).toBeGreaterThan(0.12);
+    expect(share).toBeLessThan(0.4);
+    expect(thresholdForShare([0, 2, 2], 0.5)).toBeCloseTo(2 / 3, 12); // bins [0,⅓) [⅓,⅔) [⅔,1]: half the mass above ⅔
+    expect(thresholdForShare([0, 0, 0], 0.5)).toBeUndefined();
   });
 });
