@@ -88,6 +88,12 @@ export interface Decision {
   escalated: boolean;
   /** A human-readable reason. */
   reason: string;
+  /**
+   * The answer this decision threw away (a cascade's weak answer when it escalated), kept for the
+   * distillation loop's preference pairs. Stored in traces only with content storage on; never
+   * sent to clients.
+   */
+  discarded?: string;
 }
 
 /**

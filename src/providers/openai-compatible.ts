@@ -141,6 +141,8 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
         }
         if (choice.finish_reason) finish = normalizeFinish(choice.finish_reason);
       }
+      // the SDK ends an aborted stream quietly: an abort must not pass for a finished answer
+      if (signal?.aborted) throw signal.reason ?? new Error("aborted");
     } catch (error) {
       throw mapError(error, signal);
     }

@@ -1,6 +1,8 @@
 /**
  * The OpenAI-compatible gateway (Hono): `POST /v1/chat/completions` (JSON and SSE streaming),
- * `GET /v1/models`, `GET /health`, `GET /metrics`. Every answer carries `x-tandem-*` headers and
+ * `GET /v1/models`, `POST /v1/tandem/feedback` (user feedback on a traced answer, for the
+ * distillation loop), `GET /health`, `GET /metrics`, `GET /dashboard` (live page; data at
+ * `/dashboard/data`). Every answer carries `x-tandem-*` headers and
  * a `tandem` body object (on the final chunk when streaming); every request, failed or not, is
  * traced. Errors are OpenAI-shaped with their HTTP status; the process never crashes on input.
  */
@@ -13,9 +15,10 @@ import type { GenerateRequest, GenerateResult, Model, StreamPart } from "../core
 import type { ChatCompletionRequest } from "../core/wire.js";
 import type { Trace, TraceStore } from "../store/traces.js";
 import type { Admission, KeyRing } from "./auth.js";
+import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
 import { chunk, completionBody, tandemField, tandemHeaders } from "./openai-format.js";
-import { parseChatCompletionRequest } from "./schema.js";
+import { parseChatCompletionRequest, parseFeedbackRequest } from "./schema.js";
 
 /** Options of {@link createGatewayApp}. */
 export interface GatewayOptions {
@@ -51,7 +54,8 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
     } catch (error) {
       console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
     }
-    metrics.observe(t);
+    // unknown model names stay out of the metric labels (each would be a new series, forever)
+    metrics.observe(options.models.has(t.model) ? t : { ...t, model: "" });
   };
 
   app.onError((error, c) => errorResponse(c, toTandemError(error)));
@@ -84,6 +88,28 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
     if (!options.models.has(name)) return errorResponse(c, modelNotFound(name));
     return c.json({ id: name, object: "model", created: Math.floor(started / 1000), owned_by: "tandem" });
   });
+
+  app.post(
+    "/v1/tandem/feedback",
+    bodyLimit({ maxSize: 64 * 1024, onError: (c) => errorResponse(c, new TandemError("payload_too_large", "Feedback body exceeds 65536 bytes")) }),
+    async (c) => {
+      if (!options.traces) throw new TandemError("invalid_request", "Feedback needs traces: this gateway runs with traces off");
+      let json: unknown;
+      try {
+        json = JSON.parse(await c.req.text());
+      } catch (error) {
+        throw new TandemError("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
+      }
+      const feedback = parseFeedbackRequest(json);
+      if (!options.traces.get(feedback.traceId)) throw new TandemError("not_found", `No trace '${feedback.traceId}'`, { param: "trace_id" });
+      const key = options.keys?.authenticate(c.req.header("authorization")).name;
+      options.traces.addFeedback({ ...feedback, key, createdAt: Date.now() });
+      metrics.observeFeedback(feedback.score);
+      return c.json({ object: "tandem.feedback", trace_id: feedback.traceId, score: feedback.score, recorded: true });
+    },
+  );
+
+  mountDashboard(app, { traces: options.traces, name: options.name });
 
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }));
 
@@ -122,6 +148,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       try {
         raw = await c.req.text();
       } catch (error) {
+        if (c.req.raw.signal.aborted) return fail(new TandemError("aborted", `Client disconnected while sending the body: ${(error as Error).message}`));
         return fail(new TandemError("invalid_request", `Could not read the request body: ${(error as Error).message}`));
       }
       let json: unknown;

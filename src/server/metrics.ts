@@ -15,6 +15,7 @@ export class GatewayMetrics {
   private readonly saved: Counter<"model">;
   private readonly escalations: Counter<"model">;
   private readonly degraded: Counter<"model">;
+  private readonly feedback: Counter<"verdict">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "tandem_process_" });
@@ -32,6 +33,7 @@ export class GatewayMetrics {
     this.saved = new Counter({ name: "tandem_saved_usd_total", help: "USD saved versus the strong model alone for the same tokens", labelNames: ["model"], registers });
     this.escalations = new Counter({ name: "tandem_escalations_total", help: "Requests escalated to a strong model", labelNames: ["model"], registers });
     this.degraded = new Counter({ name: "tandem_degraded_total", help: "Requests served by a fallback", labelNames: ["model"], registers });
+    this.feedback = new Counter({ name: "tandem_feedback_total", help: "User feedback received (score ≥ 0.5 = positive)", labelNames: ["verdict"], registers });
   }
 
   /** Records one finished request. */
@@ -47,6 +49,11 @@ export class GatewayMetrics {
     this.saved.inc({ model }, Math.max(0, t.strongOnlyCostUsd - t.costUsd));
     if (t.escalated) this.escalations.inc({ model });
     if (t.degraded) this.degraded.inc({ model });
+  }
+
+  /** Records one feedback score in [0, 1]. */
+  observeFeedback(score: number): void {
+    this.feedback.inc({ verdict: score >= 0.5 ? "positive" : "negative" });
   }
 
   get contentType(): string {

@@ -32,7 +32,7 @@ export function tandemField(traceId: string, model: string, info: CollaborationI
     strong_only_cost_usd: round(info.strongOnlyCostUsd),
     saved_usd: round(info.strongOnlyCostUsd - info.costUsd),
     latency_ms: Math.round(latencyMs * 10) / 10,
-    decisions: info.decisions,
+    decisions: info.decisions.map(({ discarded: _, ...d }) => d),
     calls: info.calls,
   };
 }

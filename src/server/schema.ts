@@ -60,15 +60,70 @@ export const chatCompletionRequestSchema = z.object({
 });
 
 /**
+ * Deepest nesting of arrays/objects accepted in a request body. Deeper bodies would overflow the
+ * stack later (JSON.stringify upstream and into traces); no real chat request comes close.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The top-level field under which `value` nests deeper than `max` levels ("" when the body itself
+ * is the culprit, e.g. a deep array), or undefined. Iterative, so any depth is safe to check.
+ */
+function tooDeepAt(value: unknown, max: number): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const stack: Array<[object, number, string]> = [[value, 1, ""]];
+  while (stack.length > 0) {
+    const [v, depth, top] = stack.pop()!;
+    if (depth > max) return top;
+    const topLevelObject = depth === 1 && !Array.isArray(v);
+    for (const [key, child] of Object.entries(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1, topLevelObject ? key : top]);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Validates a parsed JSON body. Throws `TandemError("invalid_request")` naming the first bad
  * field, e.g. `messages.0.role`.
  */
 export function parseChatCompletionRequest(body: unknown): ChatCompletionRequest {
+  const deep = tooDeepAt(body, MAX_JSON_DEPTH);
+  if (deep !== undefined) throw new TandemError("invalid_request", `Invalid request: ${deep ? `'${deep}'` : "the body"} nests deeper than ${MAX_JSON_DEPTH} levels`, { param: deep || null });
   const result = chatCompletionRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path.join(".");
-    throw new TandemError("invalid_request", `Invalid request: ${path ? `'${path}': ` : ""}${issue.message}`, { param: path || null });
-  }
+  if (!result.success) throw invalid(result.error.issues[0]);
   return result.data as ChatCompletionRequest;
+}
+
+/**
+ * Body of `POST /v1/tandem/feedback`: `{ trace_id, score?: 0..1, thumbs?: "up"|"down", comment? }`
+ * — one of `score` (1 = good answer) or `thumbs` is required; `comment` ≤ 4,096 characters.
+ */
+export const feedbackRequestSchema = z
+  .object({
+    trace_id: z.string().min(1).max(200),
+    score: z.number().min(0).max(1).optional(),
+    thumbs: z.enum(["up", "down"]).optional(),
+    comment: z.string().max(4096).optional(),
+  })
+  .refine((f) => f.score !== undefined || f.thumbs !== undefined, { message: "give 'score' (0..1) or 'thumbs' ('up' | 'down')", path: ["score"] });
+
+/** A validated feedback body, with `thumbs` turned into a score in [0, 1]. */
+export interface FeedbackRequest {
+  traceId: string;
+  score: number;
+  comment?: string;
+}
+
+/** Validates a parsed feedback body. Throws `TandemError("invalid_request")` naming the bad field. */
+export function parseFeedbackRequest(body: unknown): FeedbackRequest {
+  const result = feedbackRequestSchema.safeParse(body);
+  if (!result.success) throw invalid(result.error.issues[0]);
+  const f = result.data;
+  return { traceId: f.trace_id, score: f.score ?? (f.thumbs === "up" ? 1 : 0), comment: f.comment };
+}
+
+function invalid(issue: z.core.$ZodIssue): TandemError {
+  const path = issue.path.join(".");
+  return new TandemError("invalid_request", `Invalid request: ${path ? `'${path}': ` : ""}${issue.message}`, { param: path || null });
 }

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { register as registerRouter } from "../cli/commands/router.js";
 import { registerTracesExport } from "../cli/commands/traces-export.js";
 import { parseDataset } from "../eval/dataset.js";
 import { llamaCpp } from "../providers/llama-cpp/index.js";
@@ -18,6 +19,7 @@ import { createGatewayApp } from "../server/app.js";
 import { listen, type RunningServer } from "../server/listen.js";
 import { cascade } from "../strategies/cascade/index.js";
 import { fallback } from "../strategies/fallback/index.js";
+import { loadRouterFile } from "../strategies/route/registry.js";
 import { route, HeuristicRouter } from "../strategies/route/index.js";
 import { deadBaseURL } from "../../test/fixtures/production/fault-server.js";
 import { modelPath } from "../../test/helpers.js";
@@ -33,10 +35,12 @@ let gateway: RunningServer;
 const ids: Record<string, string[]> = {};
 const PROMPTS = ["Tell me a story about a dog.", "What is 2 + 3?"];
 
+let escalateResponse: unknown;
 async function ask(model: string, content: string) {
   const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "x", maxRetries: 0 });
   const r = await client.chat.completions.create({ model, messages: [{ role: "user", content }], max_tokens: 10, temperature: 0 });
   (ids[model] ??= []).push(r.id);
+  if (model === "escalate") escalateResponse = r;
   return r;
 }
 
@@ -94,14 +98,20 @@ describe("traces export", () => {
     expect(all.skipped).toMatchObject({ duplicate: 3, "degraded (a fallback served)": 1, "served by a weak/edge model": 2 });
   });
 
-  it("preference: strong answer chosen over the weak answer to the same prompt (only from stored answers)", async () => {
+  it("preference: each escalation's strong answer over the weak answer it discarded, and ranked answers to the same prompt", async () => {
     const rows = (await run(["--format", "preference"])) as PreferenceRecord[];
     expect(rows.length).toBeGreaterThanOrEqual(2);
     for (const r of rows) expect(r.chosen[0].content).not.toBe(r.rejected[0].content);
     const dog = rows.find((r) => r.prompt[0].content === PROMPTS[0] && r.rejected[0].content === store.get(ids.keep[0])?.responseText);
     expect(dog?.chosen[0].content).toBe(store.get(ids.escalate[0])?.responseText);
-    const result = exportTraces(store.list({ limit: 100 }), { format: "preference" });
-    expect(result.skipped["cascade escalation: weak answer not stored (no pair from this trace alone)"]).toBe(4);
+    // the escalated trace alone yields a pair: its discarded weak answer is on the decision
+    const escalated = store.get(ids.escalate[0])!;
+    const discarded = escalated.decisions[0].discarded;
+    expect(discarded?.length).toBeGreaterThan(0);
+    const alone = exportTraces([escalated], { format: "preference" }).records as PreferenceRecord[];
+    expect(alone).toEqual([{ prompt: escalated.messages, chosen: [{ role: "assistant", content: escalated.responseText }], rejected: [{ role: "assistant", content: discarded }] }]);
+    // clients never see the discarded answer
+    expect(JSON.stringify(escalateResponse)).not.toContain('"discarded"');
   });
 
   it("router: replay records the eval reads; kept weak ⇒ weak score 1, escalation ⇒ 0; feedback overrides", async () => {
@@ -130,5 +140,33 @@ describe("traces export", () => {
   it("works without a parent --db option and names outcome keys on request", async () => {
     const rows = (await run(["--format", "router", "--weak", "slm", "--strong", "llm"], false)) as RouterRecord[];
     expect(Object.keys(rows[0].outcomes).sort()).toEqual(["llm", "slm"]);
+  });
+
+  it("feedback sent to POST /v1/tandem/feedback (openai client) is stored and used by export and `router train --from-traces`", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const ok = await client.post("/tandem/feedback", { body: { trace_id: ids.keep[1], thumbs: "down", comment: "wrong sum" } });
+    expect(ok).toMatchObject({ object: "tandem.feedback", trace_id: ids.keep[1], score: 0, recorded: true });
+    await expect(client.post("/tandem/feedback", { body: { trace_id: ids.keep[1], score: 2 } })).rejects.toMatchObject({ status: 400, code: "invalid_request", param: "score" });
+    await expect(client.post("/tandem/feedback", { body: { trace_id: ids.keep[1] } })).rejects.toMatchObject({ status: 400, param: "score" });
+    await expect(client.post("/tandem/feedback", { body: { trace_id: "chatcmpl-nope", score: 1 } })).rejects.toMatchObject({ status: 404, param: "trace_id" });
+    const raw = await fetch(`${gateway.url}/v1/tandem/feedback`, { method: "POST", body: "{not json" });
+    expect(raw.status).toBe(400);
+    expect(store.feedbackScores().get(ids.keep[1])).toBe(0);
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/tandem_feedback_total\{verdict="negative"\} 1/);
+
+    // stored feedback flips the kept-weak label of that trace, with no --feedback file
+    const rows = (await run(["--format", "router", "--model", "keep"])) as RouterRecord[];
+    expect(rows.find((r) => r.id === ids.keep[1])?.outcomes.edge.score).toBe(0);
+    expect(rows.find((r) => r.id === ids.keep[0])?.outcomes.edge.score).toBe(1);
+
+    const program = new Command().exitOverride();
+    registerRouter(program);
+    const out = join(dir, "router.json");
+    await program.parseAsync(["router", "train", "--from-traces", db, "--kind", "knn", "--out", out], { from: "user" });
+    const trained = JSON.parse(readFileSync(out, "utf8")) as { kind: string; trainedOn: { n: number; weak: string; strong: string; dataset: string } };
+    expect(trained.trainedOn).toMatchObject({ n: 6, weak: "edge", strong: "cloud", dataset: `traces:${db}` });
+    const router = loadRouterFile(out);
+    expect(router.score({ prompt: PROMPTS[0] })).toBeGreaterThanOrEqual(0);
+    await expect(program.parseAsync(["router", "train", "--from-traces", join(dir, "none.sqlite"), "--kind", "knn", "--out", out], { from: "user" })).rejects.toThrow(/No trace database/);
   });
 });

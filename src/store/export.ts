@@ -12,10 +12,10 @@
  *   answer to that prompt (in every trace that repeats it).
  * - `preference` — TRL's conversational preference format (`DPOTrainer`):
  *   `{"prompt": [...messages], "chosen": [{"role":"assistant","content":…}], "rejected": [...]}`.
- *   **Limitation:** the store keeps only the answer that was served, not a cascade's discarded
- *   weak answer, so a single escalated trace cannot yield a pair. Pairs are derived only from
- *   what is stored: answers to the *same* request messages in different traces, ranked by user
- *   feedback when given, else strong-served (1) over weak-served (0); ties make no pair.
+ *   Two sources: (1) each cascade escalation — the strong answer chosen over the weak answer it
+ *   replaced (stored on the decision as `discarded`), unless user feedback marks the strong answer
+ *   bad; (2) answers to the *same* request messages in different traces, ranked by user feedback
+ *   when given, else strong-served (1) over weak-served (0); ties make no pair.
  * - `router` — router training labels in Tandem's replay JSONL (src/eval/dataset.ts), read by
  *   `tandem router train` / `tandem eval`: `{"id","prompt","group","outcomes":{"<weak>":{"score","cost"},
  *   "<strong>":{"score","cost"}}}`, from traces where a cascade made the decision (its weak model
@@ -147,28 +147,31 @@ function sft(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, sk
 }
 
 function preference(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, skip: (r: string) => void): PreferenceRecord[] {
-  const groups = new Map<string, { prompt: ChatMessage[]; answers: Array<{ text: string; score: number }> }>();
+  const groups = new Map<string, { prompt: ChatMessage[]; answers: Array<{ text: string; score: number }>; pairs: Array<[string, string]> }>();
   for (const t of traces) {
     if (!usable(t, skip)) continue;
     const key = JSON.stringify(t.messages);
-    const group = groups.get(key) ?? { prompt: t.messages, answers: [] };
+    const group = groups.get(key) ?? { prompt: t.messages, answers: [], pairs: [] };
     groups.set(key, group);
-    group.answers.push({ text: t.responseText, score: feedback.get(t.id) ?? (servedByStrong(t) ? 1 : 0) });
+    const fb = feedback.get(t.id);
+    group.answers.push({ text: t.responseText, score: fb ?? (servedByStrong(t) ? 1 : 0) });
     const cascade = t.decisions.find((d) => d.strategy === "cascade");
-    if (cascade?.escalated) skip("cascade escalation: weak answer not stored (no pair from this trace alone)");
+    if (!cascade?.escalated) continue;
+    if (cascade.discarded === undefined) skip("cascade escalation: weak answer not stored (older trace, or content storage off)");
+    else if (fb !== undefined && fb < 0.5) skip("cascade escalation with negative feedback on the strong answer");
+    else if (servedByStrong(t)) group.pairs.push([t.responseText, cascade.discarded]); // the strong answer over the weak one it replaced
   }
   const out: PreferenceRecord[] = [];
-  for (const { prompt, answers } of groups.values()) {
+  for (const { prompt, answers, pairs: escalations } of groups.values()) {
     const pairs = new Set<string>();
-    for (const a of answers) {
-      for (const b of answers) {
-        if (!(a.score > b.score) || a.text === b.text) continue;
-        const key = JSON.stringify([a.text, b.text]);
-        if (pairs.has(key)) continue;
-        pairs.add(key);
-        out.push({ prompt, chosen: [{ role: "assistant", content: a.text }], rejected: [{ role: "assistant", content: b.text }] });
-      }
-    }
+    const add = (chosen: string, rejected: string) => {
+      const key = JSON.stringify([chosen, rejected]);
+      if (chosen === rejected || pairs.has(key)) return;
+      pairs.add(key);
+      out.push({ prompt, chosen: [{ role: "assistant", content: chosen }], rejected: [{ role: "assistant", content: rejected }] });
+    };
+    for (const [chosen, rejected] of escalations) add(chosen, rejected);
+    for (const a of answers) for (const b of answers) if (a.score > b.score) add(a.text, b.text);
     if (pairs.size === 0) skip("prompt with no ranked pair of different answers");
   }
   return out;

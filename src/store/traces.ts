@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Decision, ModelCall } from "../core/model.js";
-import type { ChatMessage } from "../core/wire.js";
+import { lastUserText, type ChatMessage } from "../core/wire.js";
 
 /** One traced request. Units: USD, tokens, milliseconds. */
 export interface Trace {
@@ -39,13 +39,38 @@ export interface Trace {
   responseText?: string;
 }
 
+/**
+ * User feedback on a served answer (sent to `POST /v1/tandem/feedback`). The latest feedback on a
+ * trace replaces earlier ones.
+ */
+export interface Feedback {
+  traceId: string;
+  /** Quality of the served answer in [0, 1]: 1 = good, 0 = bad; < 0.5 counts as negative. */
+  score: number;
+  /** Free-text label or comment (optional). */
+  comment?: string;
+  /** Gateway API key name that sent it (when keys are configured). */
+  key?: string;
+  /** Epoch ms when it was received. */
+  createdAt: number;
+}
+
 /** Where traces go. */
 export interface TraceStore {
   record(trace: Trace): void;
+  /** Stores feedback on a trace (latest wins). Errors: better-sqlite3's. */
+  addFeedback(feedback: Feedback): void;
+  /** All feedback: trace id → score in [0, 1] (what `exportTraces` takes). */
+  feedbackScores(): Map<string, number>;
   /** Most recent first. */
   list(options?: { limit?: number; model?: string }): Trace[];
   get(id: string): Trace | undefined;
   count(): number;
+  /**
+   * Aggregates for the gateway's `/dashboard` (totals, cost-saved time series, traffic per served
+   * and requested model, latency percentiles, recent traces), computed in SQL over one window.
+   */
+  dashboard(options?: DashboardOptions): DashboardStats;
   close(): void;
 }
 
@@ -80,7 +105,14 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     messages TEXT,
     response_text TEXT
   );
-  CREATE INDEX IF NOT EXISTS traces_created ON traces(created_at);`);
+  CREATE INDEX IF NOT EXISTS traces_created ON traces(created_at);
+  CREATE TABLE IF NOT EXISTS feedback (
+    trace_id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    score REAL NOT NULL,
+    comment TEXT,
+    api_key TEXT
+  );`);
   const storeContent = options.storeContent ?? true;
   const insert = db.prepare(`INSERT OR REPLACE INTO traces VALUES (@id, @createdAt, @model, @stream, @status, @error, @errorMessage, @servedBy,
     @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText)`);
@@ -117,11 +149,24 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
         servedBy: t.servedBy ?? null,
         escalated: t.escalated ? 1 : 0,
         degraded: t.degraded ? 1 : 0,
-        decisions: JSON.stringify(t.decisions),
-        calls: JSON.stringify(t.calls),
-        messages: storeContent && t.messages ? JSON.stringify(t.messages) : null,
+        decisions: jsonColumn(storeContent ? t.decisions : t.decisions.map(({ discarded: _, ...d }) => d), "[]"),
+        calls: jsonColumn(t.calls, "[]"),
+        messages: storeContent && t.messages ? jsonColumn(t.messages, null) : null,
         responseText: storeContent ? (t.responseText ?? null) : null,
       });
+    },
+    addFeedback(f) {
+      db.prepare("INSERT OR REPLACE INTO feedback (trace_id, created_at, score, comment, api_key) VALUES (?, ?, ?, ?, ?)").run(
+        f.traceId,
+        f.createdAt,
+        f.score,
+        f.comment ?? null,
+        f.key ?? null,
+      );
+    },
+    feedbackScores() {
+      const rows = db.prepare("SELECT trace_id, score FROM feedback").all() as Array<{ trace_id: string; score: number }>;
+      return new Map(rows.map((r) => [r.trace_id, r.score]));
     },
     list({ limit = 20, model } = {}) {
       const rows = model
@@ -136,8 +181,280 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     count() {
       return (db.prepare("SELECT COUNT(*) AS n FROM traces").get() as { n: number }).n;
     },
+    dashboard(options) {
+      return dashboardStats(db, options);
+    },
     close() {
       if (db.open) db.close();
     },
   };
+}
+
+/** Options of {@link TraceStore.dashboard}. Times are epoch milliseconds. */
+export interface DashboardOptions {
+  /** Window start (inclusive). Default: all traces. */
+  sinceMs?: number;
+  /** Window end (inclusive). Default: now. */
+  untilMs?: number;
+  /** Number of time-series buckets, 1…500. Default 40. */
+  buckets?: number;
+  /** Number of recent traces returned, 0…200. Default 20. */
+  recent?: number;
+}
+
+/** Totals over the dashboard window. Units: USD, tokens. */
+export interface DashboardTotals {
+  requests: number;
+  /** Requests answered with a status outside 2xx (including 499 client aborts). */
+  errors: number;
+  /** USD spent on all model calls. */
+  costUsd: number;
+  /** USD the strong model alone would have cost for the same tokens. */
+  strongOnlyCostUsd: number;
+  /** Σ max(0, strongOnlyCostUsd − costUsd) over successful requests (as the `tandem_saved_usd_total` metric). */
+  savedUsd: number;
+  /** Requests that went to (or escalated to) a strong model. */
+  escalations: number;
+  /** Requests served by a fallback. */
+  degraded: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** One time bucket `[startMs, endMs)`; the cumulative fields include every earlier bucket. */
+export interface DashboardPoint {
+  startMs: number;
+  endMs: number;
+  requests: number;
+  errors: number;
+  escalations: number;
+  costUsd: number;
+  savedUsd: number;
+  cumulativeCostUsd: number;
+  cumulativeSavedUsd: number;
+}
+
+/** Traffic of one serving (leaf) model, `served_by`; failed requests have none and are left out. */
+export interface DashboardServedRow {
+  model: string;
+  requests: number;
+  /** requests / all requests that some model served, in [0, 1]. */
+  share: number;
+  costUsd: number;
+  tokens: number;
+  meanLatencyMs: number;
+}
+
+/** Traffic of one requested model name (a strategy or a plain model). "" = the request had no parseable model. */
+export interface DashboardRequestedRow {
+  model: string;
+  requests: number;
+  errors: number;
+  escalations: number;
+  costUsd: number;
+  savedUsd: number;
+  meanLatencyMs: number;
+}
+
+/** Nearest-rank latency percentiles (ms) of the successful requests in the window; all 0 when `count` is 0. */
+export interface DashboardLatency {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** A recent trace, trimmed for display. */
+export interface DashboardTrace {
+  id: string;
+  createdAt: number;
+  model: string;
+  servedBy?: string;
+  status: number;
+  error?: string;
+  stream: boolean;
+  escalated: boolean;
+  degraded: boolean;
+  costUsd: number;
+  savedUsd: number;
+  latencyMs: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** The decision path, outermost strategy first. */
+  decisions: Decision[];
+  /** First 160 characters of the last user message (absent when content storage is off). User input: escape it. */
+  preview?: string;
+}
+
+/** What the gateway's `/dashboard` shows, aggregated in SQL over the traces of one window. */
+export interface DashboardStats {
+  /** The window, epoch ms (sinceMs = the earliest trace when no start was given, untilMs when there is none). */
+  sinceMs: number;
+  untilMs: number;
+  totals: DashboardTotals;
+  /**
+   * Equal-width buckets from the window's first trace to `untilMs` (`buckets` of them; none
+   * when the window is empty). `bucketMs` is their width.
+   */
+  series: { bucketMs: number; points: DashboardPoint[] };
+  /** Most requests first. */
+  servedBy: DashboardServedRow[];
+  /** Most requests first. */
+  requested: DashboardRequestedRow[];
+  latencyMs: DashboardLatency;
+  /** Most recent first. */
+  recent: DashboardTrace[];
+}
+
+/** SQL of a successful request and of its USD saved (as the gateway metrics count them). */
+const OK_SQL = "(status BETWEEN 200 AND 299)";
+const SAVED_SQL = `(CASE WHEN ${OK_SQL} THEN MAX(0, strong_only_cost_usd - cost_usd) ELSE 0 END)`;
+
+/** The aggregation behind {@link TraceStore.dashboard}. */
+function dashboardStats(db: Database.Database, options: DashboardOptions = {}): DashboardStats {
+  const clamp = (x: number | undefined, lo: number, hi: number, fallback: number) =>
+    x === undefined || !Number.isFinite(x) ? fallback : Math.min(hi, Math.max(lo, Math.floor(x)));
+  const untilMs = Math.floor(options.untilMs ?? Date.now());
+  const since = options.sinceMs === undefined ? Number.MIN_SAFE_INTEGER : Math.floor(options.sinceMs);
+  const buckets = clamp(options.buckets, 1, 500, 40);
+  const recentN = clamp(options.recent, 0, 200, 20);
+  const WHERE = "created_at BETWEEN @since AND @until";
+  const w = { since, until: untilMs };
+
+  const t = db
+    .prepare(
+      `SELECT COUNT(*) AS requests, TOTAL(NOT ${OK_SQL}) AS errors, TOTAL(cost_usd) AS costUsd,
+        TOTAL(strong_only_cost_usd) AS strongOnlyCostUsd, TOTAL(${SAVED_SQL}) AS savedUsd, TOTAL(escalated) AS escalations,
+        TOTAL(degraded) AS degraded, TOTAL(prompt_tokens) AS promptTokens, TOTAL(completion_tokens) AS completionTokens,
+        MIN(created_at) AS first
+      FROM traces WHERE ${WHERE}`,
+    )
+    .get(w) as DashboardTotals & { first: number | null };
+  const { first, ...totals } = t;
+
+  // Time series: bucket index computed in SQL, cumulative sums in JS.
+  const points: DashboardPoint[] = [];
+  let bucketMs = 0;
+  if (first !== null) {
+    const start = first;
+    bucketMs = Math.max(1, Math.ceil((untilMs - start) / buckets));
+    const rows = db
+      .prepare(
+        `SELECT MIN(@last, CAST((created_at - @start) / @width AS INTEGER)) AS b, COUNT(*) AS requests, TOTAL(NOT ${OK_SQL}) AS errors,
+          TOTAL(escalated) AS escalations, TOTAL(cost_usd) AS costUsd, TOTAL(${SAVED_SQL}) AS savedUsd
+        FROM traces WHERE ${WHERE} GROUP BY b`,
+      )
+      .all({ ...w, start, width: bucketMs, last: buckets - 1 }) as Array<{ b: number; requests: number; errors: number; escalations: number; costUsd: number; savedUsd: number }>;
+    const byBucket = new Map(rows.map((r) => [r.b, r]));
+    let cumulativeCostUsd = 0;
+    let cumulativeSavedUsd = 0;
+    for (let i = 0; i < buckets; i++) {
+      const r = byBucket.get(i) ?? { requests: 0, errors: 0, escalations: 0, costUsd: 0, savedUsd: 0 };
+      cumulativeCostUsd += r.costUsd;
+      cumulativeSavedUsd += r.savedUsd;
+      points.push({
+        startMs: start + i * bucketMs,
+        endMs: start + (i + 1) * bucketMs,
+        requests: r.requests,
+        errors: r.errors,
+        escalations: r.escalations,
+        costUsd: r.costUsd,
+        savedUsd: r.savedUsd,
+        cumulativeCostUsd,
+        cumulativeSavedUsd,
+      });
+    }
+  }
+
+  const served = db
+    .prepare(
+      `SELECT served_by AS model, COUNT(*) AS requests, TOTAL(cost_usd) AS costUsd, TOTAL(prompt_tokens + completion_tokens) AS tokens,
+        AVG(latency_ms) AS meanLatencyMs
+      FROM traces WHERE ${WHERE} AND served_by IS NOT NULL GROUP BY served_by ORDER BY requests DESC, model`,
+    )
+    .all(w) as Array<Omit<DashboardServedRow, "share">>;
+  const servedTotal = served.reduce((s, r) => s + r.requests, 0);
+  const requested = db
+    .prepare(
+      `SELECT model, COUNT(*) AS requests, TOTAL(NOT ${OK_SQL}) AS errors, TOTAL(escalated) AS escalations, TOTAL(cost_usd) AS costUsd,
+        TOTAL(${SAVED_SQL}) AS savedUsd, AVG(latency_ms) AS meanLatencyMs
+      FROM traces WHERE ${WHERE} GROUP BY model ORDER BY requests DESC, model`,
+    )
+    .all(w) as DashboardRequestedRow[];
+
+  // Latency percentiles, nearest rank ⌈p·n⌉ of the sorted column: one sort, four rows picked.
+  const n = (db.prepare(`SELECT COUNT(*) AS n FROM traces WHERE ${WHERE} AND ${OK_SQL}`).get(w) as { n: number }).n;
+  const rank = (p: number) => Math.max(1, Math.ceil((p / 100) * n));
+  const ranked =
+    n === 0
+      ? new Map<number, number>()
+      : new Map(
+          (
+            db
+              .prepare(
+                `SELECT rn, v FROM (SELECT latency_ms AS v, ROW_NUMBER() OVER (ORDER BY latency_ms) AS rn FROM traces WHERE ${WHERE} AND ${OK_SQL})
+                WHERE rn IN (@r50, @r95, @r99, @n)`,
+              )
+              .all({ ...w, r50: rank(50), r95: rank(95), r99: rank(99), n }) as Array<{ rn: number; v: number }>
+          ).map((r) => [r.rn, r.v]),
+        );
+  const at = (r: number) => ranked.get(r) ?? 0;
+  const latencyMs: DashboardLatency = { count: n, p50: at(rank(50)), p95: at(rank(95)), p99: at(rank(99)), max: at(n) };
+
+  const recentRows = db
+    .prepare(
+      `SELECT id, created_at, model, served_by, status, error, stream, escalated, degraded, cost_usd, ${SAVED_SQL} AS saved_usd,
+        latency_ms, prompt_tokens, completion_tokens, decisions, messages
+      FROM traces WHERE ${WHERE} ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+    )
+    .all({ ...w, limit: recentN }) as Array<Record<string, unknown>>;
+  const recent = recentRows.map((r): DashboardTrace => {
+    let preview: string | undefined;
+    if (typeof r.messages === "string") {
+      try {
+        preview = lastUserText(JSON.parse(r.messages) as ChatMessage[]).slice(0, 160);
+      } catch {
+        preview = undefined;
+      }
+    }
+    return {
+      id: r.id as string,
+      createdAt: r.created_at as number,
+      model: r.model as string,
+      servedBy: (r.served_by as string | null) ?? undefined,
+      status: r.status as number,
+      error: (r.error as string | null) ?? undefined,
+      stream: r.stream === 1,
+      escalated: r.escalated === 1,
+      degraded: r.degraded === 1,
+      costUsd: r.cost_usd as number,
+      savedUsd: r.saved_usd as number,
+      latencyMs: r.latency_ms as number,
+      promptTokens: r.prompt_tokens as number,
+      completionTokens: r.completion_tokens as number,
+      decisions: JSON.parse(r.decisions as string) as Decision[],
+      preview,
+    };
+  });
+
+  return {
+    sinceMs: options.sinceMs === undefined ? (first ?? untilMs) : since,
+    untilMs,
+    totals,
+    series: { bucketMs, points },
+    servedBy: served.map((r) => ({ ...r, share: servedTotal === 0 ? 0 : r.requests / servedTotal })),
+    requested,
+    latencyMs,
+    recent,
+  };
+}
+
+/** JSON of a column value, or `fallback` when it cannot be serialized (e.g. too deep): a trace is never lost to its content. */
+function jsonColumn(value: unknown, fallback: string | null): string | null {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return fallback;
+  }
 }

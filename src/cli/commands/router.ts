@@ -1,15 +1,16 @@
 /**
- * `tandem router train --dataset FILE.jsonl [--split train] --kind K --out router.json` and
+ * `tandem router train (--dataset FILE.jsonl | --from-traces [DB]) [--split train] --kind K --out router.json` and
  * `tandem router calibrate --router router.json --dataset FILE.jsonl (--strong-share 0.3 | --budget USD-per-1k)`.
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { TandemError } from "../../core/errors.js";
 import { calibrateThreshold, shareForBudget } from "../../eval/calibrate.js";
-import { commonModels, filterSplit, promptText, readDataset } from "../../eval/dataset.js";
+import { commonModels, filterSplit, promptText, readDataset, type ReplayRecord } from "../../eval/dataset.js";
 import { summarizeModel } from "../../eval/evaluate.js";
 import { BINARY_ROUTER_KINDS, MULTI_ROUTER_KINDS, trainBinaryRouter, trainMultiModelRouter } from "../../eval/train-router.js";
 import { loadRouterFile } from "../../strategies/route/registry.js";
+import { exportFromTraceDb, exportSummary } from "./traces-export.js";
 
 function pair(records: ReturnType<typeof readDataset>, weak?: string, strong?: string): { weak: string; strong: string } {
   if (weak && strong) return { weak, strong };
@@ -19,13 +20,48 @@ function pair(records: ReturnType<typeof readDataset>, weak?: string, strong?: s
   return a.cost <= b.cost ? { weak: a.model, strong: b.model } : { weak: b.model, strong: a.model };
 }
 
+interface TrainOptions {
+  dataset?: string;
+  fromTraces?: string | true;
+  tracesModel?: string;
+  feedback?: string;
+  split?: string;
+  kind: string;
+  weak?: string;
+  strong?: string;
+  models?: string;
+  seed: string;
+  out: string;
+}
+
+/**
+ * The training records: the `--dataset` file, or router labels exported from stored traces
+ * (`--from-traces`, the distillation loop: escalations and user feedback become labels).
+ */
+function trainingRecords(opts: TrainOptions): ReplayRecord[] {
+  if (opts.dataset && opts.fromTraces) throw new TandemError("invalid_request", "Pass --dataset or --from-traces, not both");
+  if (opts.dataset) return readDataset(opts.dataset);
+  if (!opts.fromTraces) throw new TandemError("invalid_request", "Pass --dataset <file> or --from-traces [db]");
+  let result;
+  try {
+    result = exportFromTraceDb({ db: opts.fromTraces === true ? undefined : opts.fromTraces, model: opts.tracesModel, feedbackFile: opts.feedback, format: "router" });
+  } catch (error) {
+    throw new TandemError("invalid_request", (error as Error).message, { cause: error });
+  }
+  process.stderr.write(exportSummary("router", result) + "\n");
+  return result.records as ReplayRecord[];
+}
+
 /** Adds `router train` and `router calibrate` to `program`; returns the `router` command. */
 export function register(program: Command): Command {
   const router = program.command("router").description("Train and calibrate routers");
   router
     .command("train")
     .description("Train a router on recorded outcomes and write router.json")
-    .requiredOption("--dataset <file>", "replay dataset (JSONL)")
+    .option("--dataset <file>", "replay dataset (JSONL)")
+    .option("--from-traces [db]", "train on labels from stored traces and their feedback instead (default db .tandem/traces.sqlite; see `tandem traces export --format router`)")
+    .option("--traces-model <name>", "with --from-traces: only traces of this requested model or strategy")
+    .option("--feedback <file>", "with --from-traces: more feedback JSONL (added to the stored feedback; wins)")
     .option("--split <name>", "only records of this split (e.g. train)")
     .requiredOption("--kind <kind>", `${[...BINARY_ROUTER_KINDS, ...MULTI_ROUTER_KINDS].join(" | ")}`)
     .option("--weak <model>", "weak model (binary kinds)")
@@ -33,9 +69,9 @@ export function register(program: Command): Command {
     .option("--models <list>", "comma-separated models (multi-* kinds; default: all)")
     .option("--seed <n>", "seed", "0")
     .requiredOption("--out <file>", "router.json to write")
-    .action((opts: { dataset: string; split?: string; kind: string; weak?: string; strong?: string; models?: string; seed: string; out: string }) => {
-      const records = filterSplit(readDataset(opts.dataset), opts.split);
-      if (records.length === 0) throw new TandemError("invalid_request", `No records${opts.split ? ` in split '${opts.split}'` : ""}`);
+    .action((opts: TrainOptions) => {
+      const records = filterSplit(trainingRecords(opts), opts.split);
+      if (records.length === 0) throw new TandemError("invalid_request", `No records${opts.split ? ` in split '${opts.split}'` : ""}${opts.fromTraces ? " (traces give router labels only where a cascade decided; see `tandem traces export --format router`)" : ""}`);
       const started = Date.now();
       let json: unknown;
       if (opts.kind.startsWith("multi-")) {
@@ -43,7 +79,7 @@ export function register(program: Command): Command {
         json = trainMultiModelRouter(opts.kind, records, models, { seed: Number(opts.seed) }).toJSON();
       } else {
         const { weak, strong } = pair(records, opts.weak, opts.strong);
-        json = { ...trainBinaryRouter(opts.kind, records, { weak, strong, seed: Number(opts.seed) }).toJSON(), trainedOn: { dataset: opts.dataset, split: opts.split ?? null, n: records.length, weak, strong } };
+        json = { ...trainBinaryRouter(opts.kind, records, { weak, strong, seed: Number(opts.seed) }).toJSON(), trainedOn: { dataset: opts.dataset ?? `traces:${opts.fromTraces === true ? ".tandem/traces.sqlite" : opts.fromTraces}`, split: opts.split ?? null, n: records.length, weak, strong } };
       }
       writeFileSync(opts.out, JSON.stringify(json));
       process.stdout.write(`Trained ${opts.kind} on ${records.length} records in ${((Date.now() - started) / 1000).toFixed(1)} s; wrote ${opts.out}\n`);

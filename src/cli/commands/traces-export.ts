@@ -1,13 +1,14 @@
 /**
  * `tandem traces export --format sft|preference|router [--db F] [--out F.jsonl] [--model NAME]
  * [--feedback F.jsonl] [--weak NAME] [--strong NAME]`: distillation datasets from stored traces
- * (see src/store/export.ts for each format and its label semantics). Writes JSONL to `--out`
+ * (see src/store/export.ts for each format and its label semantics). Feedback sent to
+ * `POST /v1/tandem/feedback` is read from the database; `--feedback` adds to it and wins. Writes JSONL to `--out`
  * (or stdout) and a summary — records written, traces skipped and why — to stderr.
  */
 import { Option, type Command } from "commander";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { EXPORT_FORMATS, exportTraces, parseFeedback, toJsonl, type ExportFormat } from "../../store/export.js";
+import { EXPORT_FORMATS, exportTraces, parseFeedback, toJsonl, type ExportFormat, type ExportOptions, type ExportResult } from "../../store/export.js";
 import { openTraceStore } from "../../store/traces.js";
 
 interface ExportCliOptions {
@@ -33,46 +34,62 @@ export function registerTracesExport(tracesCommand: Command): void {
     .option("--db <file>", "trace database (default .tandem/traces.sqlite)")
     .option("--out <file>", "output JSONL file (default: stdout)")
     .option("--model <name>", "only requests for this model or strategy")
-    .option("--feedback <file>", 'user feedback JSONL: {"trace_id": "...", "score": 0..1} per line; overrides labels')
+    .option("--feedback <file>", 'user feedback JSONL: {"trace_id": "...", "score": 0..1} per line, added to the stored feedback (wins over it)')
     .option("--weak <name>", "router format: outcome key of the weak model (default: its id)")
     .option("--strong <name>", "router format: outcome key of the strong model (default: its id)")
     .action(function (this: Command, own: ExportCliOptions) {
       const parent = (this.parent?.opts() ?? {}) as { db?: string; model?: string };
-      const path = resolve(own.db ?? parent.db ?? ".tandem/traces.sqlite");
-      const model = own.model ?? parent.model;
-      if (!existsSync(path)) {
-        console.error(`No trace database at ${path} (start 'tandem serve' and send requests, or pass --db)`);
+      let result: ExportResult;
+      try {
+        result = exportFromTraceDb({ db: own.db ?? parent.db, model: own.model ?? parent.model, feedbackFile: own.feedback, format: own.format, weak: own.weak, strong: own.strong });
+      } catch (error) {
+        console.error((error as Error).message);
         process.exitCode = 1;
         return;
       }
-      let feedback: Map<string, number> | undefined;
-      if (own.feedback) {
-        try {
-          feedback = parseFeedback(readFileSync(resolve(own.feedback), "utf8"));
-        } catch (error) {
-          console.error(`Cannot read feedback ${own.feedback}: ${(error as Error).message}`);
-          process.exitCode = 1;
-          return;
-        }
+      const jsonl = toJsonl(result.records);
+      if (own.out) {
+        const out = resolve(own.out);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, jsonl);
+      } else {
+        process.stdout.write(jsonl);
       }
-      const store = openTraceStore(path);
-      try {
-        const traces = store.list({ limit: Math.max(1, store.count()), model }).reverse(); // oldest first
-        const result = exportTraces(traces, { format: own.format, feedback, weak: own.weak, strong: own.strong });
-        const jsonl = toJsonl(result.records);
-        if (own.out) {
-          const out = resolve(own.out);
-          mkdirSync(dirname(out), { recursive: true });
-          writeFileSync(out, jsonl);
-        } else {
-          process.stdout.write(jsonl);
-        }
-        const why = Object.entries(result.skipped)
-          .sort((a, b) => b[1] - a[1])
-          .map(([reason, n]) => `  skipped ${n}: ${reason}`);
-        console.error([`${own.format}: ${result.records.length} records from ${result.considered} traces${own.out ? ` → ${resolve(own.out)}` : ""}`, ...why].join("\n"));
-      } finally {
-        store.close();
-      }
+      console.error(exportSummary(own.format, result, own.out));
     });
+}
+
+/** Lines for stderr: records written and traces skipped, by reason. */
+export function exportSummary(format: ExportFormat, result: ExportResult, out?: string): string {
+  const why = Object.entries(result.skipped)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `  skipped ${n}: ${reason}`);
+  return [`${format}: ${result.records.length} records from ${result.considered} traces${out ? ` → ${resolve(out)}` : ""}`, ...why].join("\n");
+}
+
+/**
+ * Exports `format` records from the trace database at `db` (default `.tandem/traces.sqlite`),
+ * oldest first, with the feedback stored there (`POST /v1/tandem/feedback`) merged with
+ * `feedbackFile` (a feedback JSONL; its scores win). Errors: `Error` with a one-line message for a
+ * missing database or an unreadable feedback file.
+ */
+export function exportFromTraceDb(options: { db?: string; model?: string; feedbackFile?: string } & ExportOptions): ExportResult {
+  const path = resolve(options.db ?? ".tandem/traces.sqlite");
+  if (!existsSync(path)) throw new Error(`No trace database at ${path} (start 'tandem serve' and send requests, or pass --db)`);
+  let fromFile: Map<string, number> | undefined;
+  if (options.feedbackFile) {
+    try {
+      fromFile = parseFeedback(readFileSync(resolve(options.feedbackFile), "utf8"));
+    } catch (error) {
+      throw new Error(`Cannot read feedback ${options.feedbackFile}: ${(error as Error).message}`);
+    }
+  }
+  const store = openTraceStore(path);
+  try {
+    const feedback = new Map([...store.feedbackScores(), ...(fromFile ?? [])]);
+    const traces = store.list({ limit: Math.max(1, store.count()), model: options.model }).reverse(); // oldest first
+    return exportTraces(traces, { format: options.format, feedback, weak: options.weak, strong: options.strong });
+  } finally {
+    store.close();
+  }
 }

@@ -92,6 +92,11 @@ export function cascade(options: CascadeOptions): Model {
     }
   }
 
+  /** The escalation decision, carrying the weak answer it discarded (for preference pairs). */
+  function escalation(weak: WeakOutcome): Decision {
+    return weak.answer?.text ? { ...weak.decision, discarded: weak.answer.text } : weak.decision;
+  }
+
   function keep(weak: WeakOutcome): GenerateResult {
     const answer = weak.answer as GenerateResult;
     const served: GenerateResult = { ...answer, info: { ...answer.info, calls: [] } };
@@ -106,7 +111,7 @@ export function cascade(options: CascadeOptions): Model {
       const weak = await tryWeak(request, signal);
       if (!weak.decision.escalated && weak.answer) return keep(weak);
       const strong = await options.strong.generate(request, signal);
-      return { ...strong, info: strategyInfo(strong, weak.decision, price, { calls: weak.calls }) };
+      return { ...strong, info: strategyInfo(strong, escalation(weak), price, { calls: weak.calls }) };
     },
     async *stream(request, signal): AsyncGenerator<StreamPart> {
       const weak = await tryWeak(request, signal);
@@ -114,7 +119,7 @@ export function cascade(options: CascadeOptions): Model {
         yield* streamFromGenerate(Promise.resolve(keep(weak)));
         return;
       }
-      yield* mapStreamInfo(options.strong.stream(request, signal), (r) => strategyInfo(r, weak.decision, price, { calls: weak.calls }));
+      yield* mapStreamInfo(options.strong.stream(request, signal), (r) => strategyInfo(r, escalation(weak), price, { calls: weak.calls }));
     },
   };
 }
