@@ -2,7 +2,8 @@
  * The OpenAI-compatible gateway (Hono): `POST /v1/chat/completions` (JSON and SSE streaming),
  * `GET /v1/models`, `POST /v1/tandem/feedback` (user feedback on a traced answer, for the
  * distillation loop), `GET /health`, `GET /metrics`, `GET /dashboard` (live page; data at
- * `/dashboard/data`). Every answer carries `x-tandem-*` headers and
+ * `/dashboard/data`). Optional OpenTelemetry spans per request (`otel.ts`) when the application
+ * registers an SDK. Every answer carries `x-tandem-*` headers and
  * a `tandem` body object (on the final chunk when streaming); every request, failed or not, is
  * traced. Errors are OpenAI-shaped with their HTTP status; the process never crashes on input.
  */
@@ -17,6 +18,7 @@ import type { Trace, TraceStore } from "../store/traces.js";
 import type { Admission, KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
+import { emitRequestSpan } from "./otel.js";
 import { chunk, completionBody, tandemField, tandemHeaders } from "./openai-format.js";
 import { parseChatCompletionRequest, parseFeedbackRequest } from "./schema.js";
 
@@ -48,7 +50,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
 
   const errorResponse = (c: Context, error: TandemError) => c.json(error.toJSON(), error.status as 400);
   /** Writes a trace (a failed write is logged, never fatal) and counts it in the metrics. */
-  const record = (t: Trace) => {
+  const record = (t: Trace, c: Context) => {
     try {
       options.traces?.record(t);
     } catch (error) {
@@ -56,6 +58,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
     }
     // unknown model names stay out of the metric labels (each would be a new series, forever)
     metrics.observe(options.models.has(t.model) ? t : { ...t, model: "" });
+    emitRequestSpan(t, c.req.header());
   };
 
   app.onError((error, c) => errorResponse(c, toTandemError(error)));
@@ -119,7 +122,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       maxSize: maxBodyBytes,
       onError: (c) => {
         const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
-        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message });
+        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message }, c);
         return errorResponse(c, e);
       },
     }),
@@ -137,7 +140,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
           latencyMs: performance.now() - t0,
           messages: requested?.messages,
           ...partial,
-        });
+        }, c);
       const fail = (error: unknown) => {
         const e = toTandemError(error);
         trace({ status: e.status, error: e.code, errorMessage: e.message });
