@@ -19,37 +19,45 @@ export interface RateLimiter {
 }
 
 /**
- * A rate limiter in this process's memory: exact sliding-window logs, pruned on access (memory:
- * one number per request of the last window). `now` is injectable for tests.
+ * A rate limiter in this process's memory. Requests: an exact sliding-window log per key (pruned
+ * from the front, so memory is at most one number per request of the window). Tokens: per-second
+ * buckets (the window's sum is exact to the second). `now` is injectable for tests.
  */
 export function localRateLimiter(now: () => number = Date.now): RateLimiter {
   const requests = new Map<string, number[]>();
-  const tokens = new Map<string, Array<[number, number]>>();
+  const tokens = new Map<string, Map<number, number>>();
   // The longest window asked for so far bounds what must be kept.
   let keepMs = 60_000;
-  const prune = (key: string) => {
-    const t = now() - keepMs;
-    const ev = (tokens.get(key) ?? []).filter(([x]) => x > t);
-    tokens.set(key, ev);
-    return ev;
+  const bucketsOf = (key: string) => {
+    let b = tokens.get(key);
+    if (!b) tokens.set(key, (b = new Map()));
+    const oldest = Math.floor((now() - keepMs) / 1000);
+    for (const second of b.keys()) if (second <= oldest) b.delete(second);
+    return b;
   };
   return {
     async admitRequest(key, limit, windowMs) {
       const t = now();
-      const times = (requests.get(key) ?? []).filter((x) => x > t - windowMs);
-      requests.set(key, times);
+      let times = requests.get(key);
+      if (!times) requests.set(key, (times = []));
+      let old = 0;
+      while (old < times.length && times[old] <= t - windowMs) old++;
+      if (old) times.splice(0, old);
       if (times.length >= limit) return false;
       times.push(t);
       return true;
     },
     async tokensInWindow(key, windowMs) {
       keepMs = Math.max(keepMs, windowMs);
-      const t = now() - windowMs;
-      return prune(key).reduce((s, [x, n]) => (x > t ? s + n : s), 0);
+      const from = Math.floor((now() - windowMs) / 1000);
+      let sum = 0;
+      for (const [second, n] of bucketsOf(key)) if (second > from) sum += n;
+      return sum;
     },
     async addTokens(key, n) {
-      const ev = prune(key);
-      ev.push([now(), n]);
+      const b = bucketsOf(key);
+      const second = Math.floor(now() / 1000);
+      b.set(second, (b.get(second) ?? 0) + n);
     },
     async close() {},
   };

@@ -1,7 +1,8 @@
 /**
  * A {@link RateLimiter} in Redis, shared by gateway replicas: sliding-window logs in sorted sets
- * scored by the Redis server's clock. `rl:req:{key}` holds one member per admitted request;
- * `rl:tok:{key}` one member `<id>:<tokens>` per finished request. Check-and-count is one script.
+ * scored by the Redis server's clock. `rl:req:{key}` holds one member per admitted request (exact);
+ * `rl:tok:{key}` is a hash of per-second token buckets (second → tokens), so the window's sum costs
+ * at most one field per second of the window however high the rate. Check-and-count is one script.
  */
 import { randomUUID } from "node:crypto";
 import type { RateLimiter } from "../rate-limit.js";
@@ -15,18 +16,24 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-/** ARGV: windowMs → tokens in the window (string). */
+/** ARGV: windowMs → tokens in the buckets newer than the window's start (string). */
 const TOKENS = `${LUA_NOW}
+local from = math.floor((now - tonumber(ARGV[1])) / 1000)
+local h = redis.call('HGETALL', KEYS[1])
 local total = 0
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')) do
-  total = total + tonumber(string.match(m, ':(%d+)$'))
+for i = 1, #h, 2 do
+  if tonumber(h[i]) > from then total = total + tonumber(h[i + 1]) end
 end
 return tostring(total)`;
 
-/** ARGV: member, retentionMs. */
+/** ARGV: tokens, retentionMs. Drops buckets older than the retention. */
 const ADD = `${LUA_NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local second = math.floor(now / 1000)
+local oldest = math.floor((now - tonumber(ARGV[2])) / 1000)
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(f) <= oldest then redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('HINCRBY', KEYS[1], second, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
@@ -48,7 +55,7 @@ export function redisRateLimiter(redis: RedisState, options: { retentionMs?: num
       return Number(await tokens([redis.key("rl:tok", key)], [windowMs]));
     },
     async addTokens(key, n) {
-      await add([redis.key("rl:tok", key)], [`${randomUUID()}:${Math.round(n)}`, retention]);
+      await add([redis.key("rl:tok", key)], [Math.round(n), retention]);
     },
     async close() {},
   };
