@@ -47,6 +47,16 @@ describe("gateway keys", () => {
     expect((await clientFor("key-b").models.list()).data.length).toBe(2);
   });
 
+  it("the dashboard's data needs a key too (the page sends the one in its URL fragment)", async () => {
+    expect((await fetch(`${gateway.url}/dashboard`)).status).toBe(200); // the page holds no data
+    const open = await fetch(`${gateway.url}/dashboard/data`);
+    expect(open.status).toBe(401);
+    expect(await open.json()).toMatchObject({ error: { code: "invalid_api_key" } });
+    const keyed = await fetch(`${gateway.url}/dashboard/data`, { headers: { authorization: "Bearer key-b" } });
+    expect(keyed.status).toBe(200);
+    expect(await keyed.json()).toMatchObject({ traces: true });
+  });
+
   it("403 for a model the key may not use", async () => {
     await expect(clientFor("key-a").chat.completions.create({ ...ask, model: "other" })).rejects.toMatchObject({ status: 403, code: "permission_denied" });
   });

@@ -112,7 +112,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
     },
   );
 
-  mountDashboard(app, { traces: options.traces, name: options.name });
+  mountDashboard(app, { traces: options.traces, name: options.name, keys: options.keys });
 
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }));
 

@@ -13,6 +13,7 @@
 import type { Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { DashboardStats, TraceStore } from "../store/traces.js";
+import type { KeyRing } from "./auth.js";
 
 /** Options of {@link mountDashboard}. */
 export interface DashboardMountOptions {
@@ -20,6 +21,12 @@ export interface DashboardMountOptions {
   traces?: TraceStore;
   /** Gateway name shown in the title (as `/health` reports it). Default "tandem". */
   name?: string;
+  /**
+   * The gateway's API keys: when set, `/dashboard/data` needs any valid key (401 otherwise); the
+   * page sends the key it finds in its URL fragment, `/dashboard#key=<key>` (a fragment never
+   * reaches servers, proxies or their logs).
+   */
+  keys?: KeyRing;
 }
 
 /**
@@ -40,9 +47,10 @@ export interface DashboardData {
 
 /**
  * Adds `GET /dashboard` (HTML) and `GET /dashboard/data` (JSON, {@link DashboardData}) to a
- * gateway app. Both are read-only and, like `/metrics`, not behind the gateway's API keys: put the
- * gateway behind a proxy (or run traces with `storeContent: false`) where prompt previews must
- * not be visible. Errors: a failing trace query answers 500 with an OpenAI-shaped body (through
+ * gateway app. Both are read-only. The page itself holds no data; the data (which includes prompt
+ * previews when traces store content) needs a valid API key when the gateway has keys — without
+ * keys it is as open as the gateway itself, so put an open gateway behind a proxy (or run traces
+ * with `storeContent: false`) where prompt previews must not be visible. Errors: a failing trace query answers 500 with an OpenAI-shaped body (through
  * the app's error handler).
  */
 export function mountDashboard(app: Hono, options: DashboardMountOptions): void {
@@ -55,6 +63,7 @@ export function mountDashboard(app: Hono, options: DashboardMountOptions): void 
   app.get("/dashboard/", html);
 
   app.get("/dashboard/data", (c) => {
+    options.keys?.authenticate(c.req.header("authorization")); // 401 through the app's error handler
     const num = (key: string) => {
       const raw = c.req.query(key);
       if (raw === undefined || raw === "" || raw === "all") return undefined;
@@ -333,8 +342,13 @@ const SCRIPT = `
     clearTimeout(timer);
     var win = $("window").value;
     var url = base + "/data?buckets=40&recent=25" + (win ? "&window=" + encodeURIComponent(win) : "");
-    fetch(url, { cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    var key = new URLSearchParams(location.hash.slice(1)).get("key");
+    fetch(url, { cache: "no-store", headers: key ? { authorization: "Bearer " + key } : {} })
+      .then(function (r) {
+        if (r.status === 401) throw new Error("this gateway needs an API key: open /dashboard#key=<your key>");
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
       .then(function (data) {
         render(data);
         var st = $("status");
