@@ -222,6 +222,10 @@ export const policySchema = z
         maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
         /** Per-request limit, ms. */
         requestTimeoutMs: z.number().int().min(1).default(120_000),
+        /** Time to receive a whole request (headers + body), ms: slow-loris clients get 408 after it. */
+        receiveTimeoutMs: z.number().int().min(100).default(30_000),
+        /** Time to receive the request headers, ms (at most receiveTimeoutMs). */
+        headersTimeoutMs: z.number().int().min(100).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -25,7 +25,12 @@ export function register(program: Command): void {
         maxBodyBytes: built.policy.server.maxBodyBytes,
         requestTimeoutMs: built.policy.server.requestTimeoutMs,
       });
-      const server = await listen(app, { host: o.host ?? built.policy.server.host, port: o.port ?? built.policy.server.port });
+      const server = await listen(app, {
+        host: o.host ?? built.policy.server.host,
+        port: o.port ?? built.policy.server.port,
+        requestTimeoutMs: built.policy.server.receiveTimeoutMs,
+        headersTimeoutMs: built.policy.server.headersTimeoutMs,
+      });
       console.log(`tandem: policy ${o.policy ?? "(embedded default)"}`);
       for (const [name, m] of built.served) console.log(`  ${name.padEnd(16)} ${m.location.padEnd(5)} $${m.price.inputPerMillion}/$${m.price.outputPerMillion} per 1M tokens`);
       console.log(`tandem: listening on ${server.url} (OpenAI base URL ${server.url}/v1)`);
