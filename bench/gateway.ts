@@ -18,49 +18,19 @@
  * Bounded: about 4–6 minutes on 2 cores.
  */
 import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startChild } from "./child.js";
 
 const RUN_S = Number(process.env.RUN_S ?? 8);
 const SOAK_REQUESTS = Number(process.env.SOAK_REQUESTS ?? 100_000);
 /** The soak stops after this many seconds even if SOAK_REQUESTS were not all sent (the count is reported). */
 const SOAK_MAX_S = Number(process.env.SOAK_MAX_S ?? 240);
 const here = fileURLToPath(new URL(".", import.meta.url));
-const tsx = import.meta.resolve("tsx");
 
-interface Child {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
 
-function startChild(args: string[]): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", tsx, join(here, "gateway-server.ts"), ...args], { stdio: ["pipe", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.on("exit", (code) => reject(new Error(`child ${args[0]} exited with ${code}`)));
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (!m) return;
-      child.removeAllListeners("exit");
-      resolve({
-        url: m[1],
-        pid: child.pid ?? -1,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once("exit", () => done());
-            child.stdin?.end();
-            setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-          }),
-      });
-    });
-  });
-}
 
 /** Resident set size of a process in MiB (Linux /proc). */
 function rssMiB(pid: number): number {

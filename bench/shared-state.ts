@@ -11,41 +11,17 @@
  * seconds (default 8), configurations interleaved, twice over (rounds), and reported per round.
  */
 import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startChild } from "./child.js";
 import { startRedis } from "../test/fixtures/production/redis.js";
 
 const RUN_S = Number(process.env.RUN_S ?? 8);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const here = fileURLToPath(new URL(".", import.meta.url));
-const tsx = import.meta.resolve("tsx");
 
-function startChild(args: string[], env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", tsx, join(here, "gateway-server.ts"), ...args], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.on("exit", (code) => reject(new Error(`child ${args[0]} exited with ${code}`)));
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (!m) return;
-      child.removeAllListeners("exit");
-      resolve({
-        url: m[1],
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once("exit", () => done());
-            child.stdin?.end();
-            setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-          }),
-      });
-    });
-  });
-}
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 

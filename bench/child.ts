@@ -1,0 +1,47 @@
+/**
+ * Starts a bench/gateway-server.ts child process (upstream or gateway role) and resolves once it
+ * prints `listening on <url>`; `stop()` closes its stdin (it exits) and kills it after 3 s.
+ * Shared by the gateway benches so their children are measured apart from the load generator.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const tsx = import.meta.resolve("tsx");
+
+/** A running child: its URL, pid (for RSS/CPU sampling) and how to stop it. */
+export interface Child {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `gateway-server.ts <args>` with `env` added. Errors: the child exits before listening. */
+export function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", tsx, join(here, "gateway-server.ts"), ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.on("exit", (code) => reject(new Error(`child ${args[0]} exited with ${code}`)));
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (!m) return;
+      child.removeAllListeners("exit");
+      resolve({
+        url: m[1],
+        pid: child.pid ?? -1,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.stdin?.end();
+            setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+          }),
+      });
+    });
+  });
+}
