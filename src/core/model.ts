@@ -96,6 +96,11 @@ export interface Decision {
   discarded?: string;
 }
 
+/** The decisions without their `discarded` answers: what leaves the store (responses, dashboard, content-free traces). */
+export function withoutDiscarded(decisions: readonly Decision[]): Decision[] {
+  return decisions.map(({ discarded: _, ...d }) => d);
+}
+
 /**
  * What Tandem adds to every answer: who served it, why, and what it cost.
  * Surfaces as the `tandem` body field and `x-tandem-*` headers.

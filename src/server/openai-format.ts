@@ -2,7 +2,7 @@
  * Turning Tandem results into OpenAI response bodies, chunks and headers, with the `tandem`
  * object that tells who served, why, and what it cost.
  */
-import type { CollaborationInfo, GenerateResult } from "../core/model.js";
+import { withoutDiscarded, type CollaborationInfo, type GenerateResult } from "../core/model.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatToolCallDelta, TokenLogprob } from "../core/wire.js";
 
 /** The `tandem` object added to response bodies (and to the final stream chunk). USD, ms. */
@@ -32,7 +32,7 @@ export function tandemField(traceId: string, model: string, info: CollaborationI
     strong_only_cost_usd: round(info.strongOnlyCostUsd),
     saved_usd: round(info.strongOnlyCostUsd - info.costUsd),
     latency_ms: Math.round(latencyMs * 10) / 10,
-    decisions: info.decisions.map(({ discarded: _, ...d }) => d),
+    decisions: withoutDiscarded(info.decisions),
     calls: info.calls,
   };
 }

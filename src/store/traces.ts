@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Decision, ModelCall } from "../core/model.js";
+import { withoutDiscarded, type Decision, type ModelCall } from "../core/model.js";
 import { lastUserText, type ChatMessage } from "../core/wire.js";
 
 /** One traced request. Units: USD, tokens, milliseconds. */
@@ -117,27 +117,6 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
   const insert = db.prepare(`INSERT OR REPLACE INTO traces VALUES (@id, @createdAt, @model, @stream, @status, @error, @errorMessage, @servedBy,
     @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText)`);
 
-  const fromRow = (r: Record<string, unknown>): Trace => ({
-    id: r.id as string,
-    createdAt: r.created_at as number,
-    model: r.model as string,
-    stream: r.stream === 1,
-    status: r.status as number,
-    error: (r.error as string | null) ?? undefined,
-    errorMessage: (r.error_message as string | null) ?? undefined,
-    servedBy: (r.served_by as string | null) ?? undefined,
-    escalated: r.escalated === 1,
-    degraded: r.degraded === 1,
-    costUsd: r.cost_usd as number,
-    strongOnlyCostUsd: r.strong_only_cost_usd as number,
-    promptTokens: r.prompt_tokens as number,
-    completionTokens: r.completion_tokens as number,
-    latencyMs: r.latency_ms as number,
-    decisions: JSON.parse(r.decisions as string) as Decision[],
-    calls: JSON.parse(r.calls as string) as ModelCall[],
-    messages: r.messages ? (JSON.parse(r.messages as string) as ChatMessage[]) : undefined,
-    responseText: (r.response_text as string | null) ?? undefined,
-  });
 
   return {
     record(t) {
@@ -149,7 +128,7 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
         servedBy: t.servedBy ?? null,
         escalated: t.escalated ? 1 : 0,
         degraded: t.degraded ? 1 : 0,
-        decisions: jsonColumn(storeContent ? t.decisions : t.decisions.map(({ discarded: _, ...d }) => d), "[]"),
+        decisions: jsonColumn(storeContent ? t.decisions : withoutDiscarded(t.decisions), "[]"),
         calls: jsonColumn(t.calls, "[]"),
         messages: storeContent && t.messages ? jsonColumn(t.messages, null) : null,
         responseText: storeContent ? (t.responseText ?? null) : null,
@@ -189,6 +168,29 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     },
   };
 }
+
+/** A `traces` row as a {@link Trace}. */
+const fromRow = (r: Record<string, unknown>): Trace => ({
+  id: r.id as string,
+  createdAt: r.created_at as number,
+  model: r.model as string,
+  stream: r.stream === 1,
+  status: r.status as number,
+  error: (r.error as string | null) ?? undefined,
+  errorMessage: (r.error_message as string | null) ?? undefined,
+  servedBy: (r.served_by as string | null) ?? undefined,
+  escalated: r.escalated === 1,
+  degraded: r.degraded === 1,
+  costUsd: r.cost_usd as number,
+  strongOnlyCostUsd: r.strong_only_cost_usd as number,
+  promptTokens: r.prompt_tokens as number,
+  completionTokens: r.completion_tokens as number,
+  latencyMs: r.latency_ms as number,
+  decisions: JSON.parse(r.decisions as string) as Decision[],
+  calls: JSON.parse(r.calls as string) as ModelCall[],
+  messages: r.messages ? (JSON.parse(r.messages as string) as ChatMessage[]) : undefined,
+  responseText: (r.response_text as string | null) ?? undefined,
+});
 
 /** Options of {@link TraceStore.dashboard}. Times are epoch milliseconds. */
 export interface DashboardOptions {
@@ -402,41 +404,26 @@ function dashboardStats(db: Database.Database, options: DashboardOptions = {}): 
   const at = (r: number) => ranked.get(r) ?? 0;
   const latencyMs: DashboardLatency = { count: n, p50: at(rank(50)), p95: at(rank(95)), p99: at(rank(99)), max: at(n) };
 
-  const recentRows = db
-    .prepare(
-      `SELECT id, created_at, model, served_by, status, error, stream, escalated, degraded, cost_usd, ${SAVED_SQL} AS saved_usd,
-        latency_ms, prompt_tokens, completion_tokens, decisions, messages
-      FROM traces WHERE ${WHERE} ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
-    )
-    .all({ ...w, limit: recentN }) as Array<Record<string, unknown>>;
-  const recent = recentRows.map((r): DashboardTrace => {
-    let preview: string | undefined;
-    if (typeof r.messages === "string") {
-      try {
-        preview = lastUserText(JSON.parse(r.messages) as ChatMessage[]).slice(0, 160);
-      } catch {
-        preview = undefined;
-      }
-    }
-    return {
-      id: r.id as string,
-      createdAt: r.created_at as number,
-      model: r.model as string,
-      servedBy: (r.served_by as string | null) ?? undefined,
-      status: r.status as number,
-      error: (r.error as string | null) ?? undefined,
-      stream: r.stream === 1,
-      escalated: r.escalated === 1,
-      degraded: r.degraded === 1,
-      costUsd: r.cost_usd as number,
-      savedUsd: r.saved_usd as number,
-      latencyMs: r.latency_ms as number,
-      promptTokens: r.prompt_tokens as number,
-      completionTokens: r.completion_tokens as number,
-      decisions: JSON.parse(r.decisions as string) as Decision[],
-      preview,
-    };
-  });
+  const recent = (db.prepare(`SELECT * FROM traces WHERE ${WHERE} ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ ...w, limit: recentN }) as Array<Record<string, unknown>>)
+    .map(fromRow)
+    .map((t): DashboardTrace => ({
+      id: t.id,
+      createdAt: t.createdAt,
+      model: t.model,
+      servedBy: t.servedBy,
+      status: t.status,
+      error: t.error,
+      stream: t.stream,
+      escalated: t.escalated,
+      degraded: t.degraded,
+      costUsd: t.costUsd,
+      savedUsd: t.status >= 200 && t.status <= 299 ? Math.max(0, t.strongOnlyCostUsd - t.costUsd) : 0, // as SAVED_SQL
+      latencyMs: t.latencyMs,
+      promptTokens: t.promptTokens,
+      completionTokens: t.completionTokens,
+      decisions: withoutDiscarded(t.decisions), // the discarded weak answer stays in the store
+      preview: t.messages ? lastUserText(t.messages).slice(0, 160) : undefined,
+    }));
 
   return {
     sinceMs: options.sinceMs === undefined ? (first ?? untilMs) : since,
