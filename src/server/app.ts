@@ -15,7 +15,7 @@ import { TandemError, toTandemError } from "../core/errors.js";
 import type { GenerateRequest, GenerateResult, Model, StreamPart } from "../core/model.js";
 import type { ChatCompletionRequest } from "../core/wire.js";
 import type { Trace, TraceStore } from "../store/traces.js";
-import type { Admission, KeyRing } from "./auth.js";
+import type { Admission, ApiKeySpec, KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
 import { emitRequestSpan } from "./otel.js";
@@ -40,9 +40,12 @@ export interface GatewayOptions {
   keys?: KeyRing;
 }
 
+/** The app's per-request variables: the caller's key, authenticated once by the `/v1/*` middleware. */
+export type GatewayEnv = { Variables: { apiKey?: ApiKeySpec } };
+
 /** Builds the gateway's Hono app. */
-export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics: GatewayMetrics } {
-  const app = new Hono();
+export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEnv>; metrics: GatewayMetrics } {
+  const app = new Hono<GatewayEnv>();
   const metrics = options.metrics ?? new GatewayMetrics();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const timeoutMs = options.requestTimeoutMs ?? 120_000;
@@ -69,7 +72,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
   );
 
   app.use("/v1/*", async (c, next) => {
-    if (options.keys) options.keys.authenticate(c.req.header("authorization"));
+    if (options.keys) c.set("apiKey", options.keys.authenticate(c.req.header("authorization")));
     await next();
   });
 
@@ -105,7 +108,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
       }
       const feedback = parseFeedbackRequest(json);
       if (!options.traces.get(feedback.traceId)) throw new TandemError("not_found", `No trace '${feedback.traceId}'`, { param: "trace_id" });
-      const key = options.keys?.authenticate(c.req.header("authorization")).name;
+      const key = c.get("apiKey")?.name;
       options.traces.addFeedback({ ...feedback, key, createdAt: Date.now() });
       metrics.observeFeedback(feedback.score);
       return c.json({ object: "tandem.feedback", trace_id: feedback.traceId, score: feedback.score, recorded: true });
@@ -170,9 +173,9 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono; metrics:
 
       const request = toGenerateRequest(requested);
       let admission: Admission | undefined;
-      if (options.keys) {
+      const spec = c.get("apiKey");
+      if (options.keys && spec) {
         try {
-          const spec = options.keys.authenticate(c.req.header("authorization"));
           admission = await options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? 1024 });
         } catch (error) {
           return fail(error);

@@ -10,7 +10,7 @@
  * the DOM through `textContent` / `setAttribute`, and the page's Content-Security-Policy allows
  * no script but its own (by hash) and no connection but to its own origin.
  */
-import type { Hono } from "hono";
+import type { Env, Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { DashboardStats, TraceStore } from "../store/traces.js";
 import type { KeyRing } from "./auth.js";
@@ -53,7 +53,7 @@ export interface DashboardData {
  * with `storeContent: false`) where prompt previews must not be visible. Errors: a failing trace query answers 500 with an OpenAI-shaped body (through
  * the app's error handler).
  */
-export function mountDashboard(app: Hono, options: DashboardMountOptions): void {
+export function mountDashboard<E extends Env>(app: Hono<E>, options: DashboardMountOptions): void {
   const name = options.name ?? "tandem";
   const page = dashboardHtml(name, options.traces !== undefined);
   const noStore = { "cache-control": "no-store" };

@@ -58,7 +58,7 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * Listens on `host:port` (default 127.0.0.1:0). Errors: EADDRINUSE and the like, as thrown by
  * node:net; `ERR_OUT_OF_RANGE` (node:http) for a negative timeout.
  */
-export function listen(app: Hono, options: ListenOptions = {}): Promise<RunningServer> {
+export function listen(app: Pick<Hono, "fetch">, options: ListenOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   let headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
