@@ -19,6 +19,8 @@ import { hideRequest, privacy } from "../src/strategies/privacy/index.js";
 import { startRecordingServer, type RecordingServer } from "./fixtures/trust/recording-server.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
+/** A placeholder of `type` number `n`, any nonce. */
+const PH = (type: string, n: number) => new RegExp(`\\[${type}_${n}_[a-z0-9]{5}\\]`);
 const detector = createDetector();
 
 /** Private values of the hand-written conversation (all must be detected). */
@@ -102,17 +104,21 @@ describe("privacy (hide and seek) — no private value reaches the cloud", () =>
     const m = privacy({ detector, remote: cloud });
     const r = await m.generate(conversation());
     assertNoLeak(server.bodies, Object.values(SECRETS));
-    expect(server.bodies[0]).toContain("[PERSON_1]");
+    expect(server.bodies[0]).toMatch(PH("PERSON", 1));
     // The same value gets the same placeholder across the conversation (user, tool args, tool result).
     const sent = JSON.parse(server.bodies[0]) as { messages: Array<{ content: string | null; tool_calls?: Array<{ function: { arguments: string } }> }> };
-    expect(sent.messages[1].content).toContain("[EMAIL_ADDRESS_1]");
-    expect(JSON.parse(sent.messages[2].tool_calls![0].function.arguments)).toEqual({ email: "[EMAIL_ADDRESS_1]", phone: "[PHONE_NUMBER_1]" });
-    expect(sent.messages[3].content).toContain("[PHONE_NUMBER_1]");
-    expect(sent.messages[4].content).toContain("[PERSON_1]");
+    expect(sent.messages[1].content).toMatch(PH("EMAIL_ADDRESS", 1));
+    const args = JSON.parse(sent.messages[2].tool_calls![0].function.arguments) as { email: string; phone: string };
+    expect(args.email).toMatch(new RegExp(`^${PH("EMAIL_ADDRESS", 1).source}$`));
+    expect(args.phone).toMatch(new RegExp(`^${PH("PHONE_NUMBER", 1).source}$`));
+    expect(sent.messages[3].content).toMatch(PH("PHONE_NUMBER", 1));
+    expect(sent.messages[4].content).toMatch(PH("PERSON", 1));
+    // one nonce for the whole request
+    expect(new Set(server.bodies[0].match(/_[a-z0-9]{5}\]/g)).size).toBe(1);
     // Restored on the device.
     expect(r.text).toContain(SECRETS.person);
     expect(r.text).toContain(SECRETS.email);
-    expect(r.text).not.toMatch(/\[[A-Z_]+_\d+\]/);
+    expect(r.text).not.toMatch(/\[[A-Z_]+_\d+_[a-z0-9]{5}\]/);
     const d = r.info.decisions[0];
     expect(d.strategy).toBe("privacy");
     expect(d.score).toBeGreaterThanOrEqual(7);
@@ -128,7 +134,7 @@ describe("privacy (hide and seek) — no private value reaches the cloud", () =>
     expect(text).toContain(SECRETS.card);
     expect(text).toBe(result.text);
     expect(textParts.length).toBeGreaterThan(5);
-    for (const part of textParts) expect(part).not.toMatch(/\[[A-Z_]*$|^[A-Z_]*\d*\]/);
+    for (const part of textParts) expect(part).not.toMatch(/\[[A-Z_]*$|\[[A-Z_]+_\d*(_[a-z0-9]{0,4})?$|^[A-Z_]*\d*(_[a-z0-9]*)?\]/);
     expect(text).not.toContain("[");
   });
 
@@ -242,5 +248,145 @@ describe("privacy modes and failing closed", () => {
     } finally {
       await local.close?.();
     }
+  });
+});
+
+/**
+ * Every string of a request, not only message content: a request that carries private values in
+ * each field the wire format has — tool descriptions and the descriptions, enums, defaults and
+ * examples of their JSON-Schema parameters, stop sequences, `user`, an assistant refusal, tool-call
+ * ids and `tool_call_id`, function names, message names — and in a field nobody listed.
+ */
+function everyFieldRequest(): GenerateRequest {
+  const { person, email, phone, ip, ssn, card } = SECRETS;
+  return {
+    messages: [
+      { role: "system", content: `You help ${person} (${email}).`, name: `assistant for ${person}` },
+      { role: "user", content: [{ type: "text", text: `My card is ${card}.` }], name: person },
+      {
+        role: "assistant",
+        content: null,
+        refusal: `I cannot repeat the SSN ${ssn}.`,
+        tool_calls: [{ id: `call ${email}`, type: "function", function: { name: `lookup ${person}`, arguments: JSON.stringify({ note: `call ${phone}`, nested: [{ ip }] }) } }],
+      },
+      { role: "tool", tool_call_id: `call ${email}`, content: `Found ${person}.` },
+      { role: "user", content: `Thanks. Reach me at ${phone}.` },
+    ],
+    maxTokens: 32,
+    stop: [person, `${email} END`],
+    user: email,
+    tools: [
+      {
+        type: "function",
+        function: {
+          name: "send_message",
+          description: `Sends a message to ${person} at ${email}`,
+          parameters: {
+            type: "object",
+            description: `Owner SSN ${ssn}`,
+            properties: {
+              recipients: { type: "array", items: { type: "string", enum: [email, phone] }, description: `e.g. ${phone}` },
+              note: { type: "string", default: `From ${ip}`, examples: [`Card ${card}`], title: `Note for ${person}` },
+            },
+          },
+        },
+      },
+    ],
+    toolChoice: { type: "function", function: { name: "send_message" } },
+  };
+}
+
+describe("privacy covers every string of the request", () => {
+  it("hideRequest: every field above is hidden, and a field nobody listed is hidden too", async () => {
+    const request = { ...everyFieldRequest(), metadata: { note: `SSN ${SECRETS.ssn}`, list: [SECRETS.email] } } as unknown as GenerateRequest;
+    const { request: hidden, unhideable } = await hideRequest(request, detector);
+    expect(unhideable).toEqual([]);
+    const sent = JSON.stringify(hidden);
+    assertNoLeak([sent], Object.values(SECRETS));
+    expect(sent).toMatch(PH("PERSON", 1));
+    // structure survives: tool-call ids still pair up, tool choice is untouched
+    const h = hidden as unknown as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }>; toolChoice: unknown };
+    expect(h.messages[3].tool_call_id).toBe(h.messages[2].tool_calls![0].id);
+    expect(h.toolChoice).toEqual({ type: "function", function: { name: "send_message" } });
+  });
+
+  for (const stream of [false, true]) {
+    it(`openai-compatible ${stream ? "stream" : "JSON"}: nothing private reaches the cloud from any field`, async () => {
+      server.bodies.length = 0;
+      const m = privacy({ detector, remote: cloud });
+      if (stream) await collect(m.stream(everyFieldRequest()));
+      else await m.generate(everyFieldRequest());
+      expect(server.bodies).toHaveLength(1);
+      assertNoLeak(server.bodies, Object.values(SECRETS));
+      const body = JSON.parse(server.bodies[0]) as { stop: string[]; user: string; tools: Array<{ function: { description: string } }> };
+      expect(body.user).toMatch(PH("EMAIL_ADDRESS", 1));
+      expect(body.stop[0]).toMatch(PH("PERSON", 1));
+      expect(body.tools[0].function.description).toMatch(PH("PERSON", 1));
+    });
+  }
+
+  it("strings that cannot be hidden (a private JSON-Schema property name, a private key in tool arguments) block the request", async () => {
+    server.bodies.length = 0;
+    const m = privacy({ detector, remote: cloud });
+    const base = everyFieldRequest();
+    const keyed: GenerateRequest = { ...base, tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { [SECRETS.email]: { type: "string" } } } } }] };
+    const argKey: GenerateRequest = {
+      ...base,
+      messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: JSON.stringify({ [SECRETS.email]: 1 }) } }] }, { role: "tool", tool_call_id: "c1", content: "ok" }],
+    };
+    for (const request of [keyed, argKey]) {
+      const error = await m.generate(request).catch((e: unknown) => e);
+      expect(TandemError.isInstance(error) && error.code, String(error)).toBe("tandem_guard");
+      expect((error as Error).message).not.toContain(SECRETS.email);
+      expect((error as Error).message).toMatch(/cannot be (hidden|replaced)/);
+    }
+    expect(server.bodies).toHaveLength(0);
+  });
+
+  it("non-text content parts (images, audio, files) block by default; with opaqueParts 'pass' their strings are still hidden", async () => {
+    server.bodies.length = 0;
+    const request: GenerateRequest = {
+      messages: [{ role: "user", content: [{ type: "text", text: "What is in this picture?" }, { type: "image_url", image_url: { url: `https://img.example.org/${SECRETS.email}.png` } }] }],
+      maxTokens: 8,
+    };
+    const blocking = privacy({ detector, remote: cloud });
+    const error = await blocking.generate(request).catch((e: unknown) => e);
+    expect(TandemError.isInstance(error) && error.code).toBe("tandem_guard");
+    expect((error as Error).message).toMatch(/image_url.*cannot be inspected/);
+    expect(server.bodies).toHaveLength(0);
+    const passing = privacy({ detector, remote: cloud, opaqueParts: "pass" });
+    await passing.generate(request);
+    expect(server.bodies).toHaveLength(1);
+    assertNoLeak(server.bodies, [SECRETS.email]);
+    expect(server.bodies[0]).toContain("image_url");
+  });
+
+  it("local-only and block use the same walk: a value only in a tool description is kept local / refused", async () => {
+    server.bodies.length = 0;
+    const onlyInTools: GenerateRequest = {
+      messages: [{ role: "user", content: "Send the usual message." }],
+      tools: [{ type: "function", function: { name: "send", description: `Always copy ${SECRETS.email}` } }],
+      maxTokens: 4,
+    };
+    const blocked = await privacy({ detector, remote: cloud, mode: "block" }).generate(onlyInTools).catch((e: unknown) => e);
+    expect(TandemError.isInstance(blocked) && blocked.code).toBe("tandem_guard");
+    const local = llamaCpp({ id: "stories260K", path: path.join(repoRoot, "models/stories260K.gguf"), threads: 1, contextSize: 512, defaultMaxTokens: 4 });
+    try {
+      const r = await privacy({ detector, remote: cloud, local, mode: "local-only" }).generate(onlyInTools);
+      expect(r.info.servedBy).toBe("stories260K");
+    } finally {
+      await local.close?.();
+    }
+    expect(server.bodies).toHaveLength(0);
+  });
+
+  it("a user who types a placeholder does not get a private value restored into the answer", async () => {
+    server.bodies.length = 0;
+    const m = privacy({ detector, remote: cloud });
+    const r = await m.generate({ messages: [{ role: "user", content: `I am ${SECRETS.person}. Repeat [PERSON_1] and [PERSON_1_bcdfg].` }], maxTokens: 16 });
+    assertNoLeak(server.bodies, [SECRETS.person]);
+    // the forged placeholders reach the cloud as typed and come back as typed, never as the name
+    expect(server.bodies[0]).toContain("[PERSON_1]");
+    expect(r.text.split(SECRETS.person).length - 1).toBe((r.text.match(/Thank you/) ? 1 : 0) + (r.text.match(/I saw/) ? 1 : 0));
   });
 });

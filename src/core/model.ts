@@ -94,11 +94,26 @@ export interface Decision {
    * sent to clients.
    */
   discarded?: string;
+  /**
+   * What a privacy layer let leave the device — the conversation with placeholders and the
+   * remote answer before restoration (or, for a request kept local, the local answer with its
+   * private values hidden) — so traces can store that instead of the private values. Set by the
+   * `privacy` strategy; moved into the trace's content columns by the gateway; never sent to
+   * clients.
+   */
+  cloudView?: CloudView;
 }
 
-/** The decisions without their `discarded` answers: what leaves the store (responses, dashboard, content-free traces). */
+/** The placeholder form of one request and answer (see {@link Decision.cloudView}). */
+export interface CloudView {
+  messages: ChatMessage[];
+  /** The answer text in placeholder form; absent when no answer was produced. */
+  text?: string;
+}
+
+/** The decisions without their `discarded` answers and cloud views: what leaves the store (responses, dashboard, content-free traces). */
 export function withoutDiscarded(decisions: readonly Decision[]): Decision[] {
-  return decisions.map(({ discarded: _, ...d }) => d);
+  return decisions.map(({ discarded: _, cloudView: __, ...d }) => d);
 }
 
 /**

@@ -46,8 +46,8 @@ export function secretScore(text: string): RuleHit {
   return { score: 0, reason: "no secret" };
 }
 
-/** Privacy placeholders (`[PERSON_1]`) left in a text that should have been restored: score 1 on a hit. */
+/** Privacy placeholders (`[PERSON_1_k7q2x]`, or the nonce-less `[PERSON_1]`) left in a text that should have been restored: score 1 on a hit. */
 export function placeholderLeakScore(text: string): RuleHit {
-  const m = /\[(PERSON|EMAIL_ADDRESS|PHONE_NUMBER|CREDIT_CARD|IBAN_CODE|IP_ADDRESS|STREET_ADDRESS|ZIP_CODE|GPE|ORGANIZATION|DATE_TIME|AGE|US_SSN|US_DRIVER_LICENSE|DOMAIN_NAME|NRP|TITLE)_\d+\]/.exec(text);
+  const m = /\[(PERSON|EMAIL_ADDRESS|PHONE_NUMBER|CREDIT_CARD|IBAN_CODE|IP_ADDRESS|STREET_ADDRESS|ZIP_CODE|GPE|ORGANIZATION|DATE_TIME|AGE|US_SSN|US_DRIVER_LICENSE|DOMAIN_NAME|NRP|TITLE)_\d{1,6}(?:_[a-z0-9]{5})?\]/.exec(text);
   return m ? { score: 1, reason: `leaked privacy placeholder ${m[0]}` } : { score: 0, reason: "no placeholder" };
 }

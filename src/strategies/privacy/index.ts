@@ -1,9 +1,14 @@
 /**
  * The `privacy` strategy: cloud–edge "hide and seek" (HaS, Chen et al. 2023). Before anything
- * leaves for a `cloud` model, an edge PII detector finds private spans in every message (system,
- * user, assistant, tool results, and the arguments of earlier tool calls); they are replaced by
- * consistent typed placeholders (`[PERSON_1]`); the remote answer — whole or streamed, tool-call
- * arguments included — is restored on the device.
+ * leaves for a `cloud` model, an edge PII detector scans every string of the request — found by a
+ * walk over the whole request, not a list of fields (fields.ts): message content and text parts,
+ * names, refusals, tool-call ids, names and JSON arguments, tool descriptions and every string of
+ * their JSON-Schema parameters, stop sequences, `user`, and any field added later. Private spans
+ * are replaced by consistent typed placeholders carrying a per-request nonce (`[PERSON_1_k7q2x]`,
+ * unforgeable by user text); the remote answer — whole or streamed, tool calls included — is
+ * restored on the device. Strings that cannot be hidden without breaking the request (object keys,
+ * structural fields) and non-text content parts (images, audio, files; `opaqueParts`) make the
+ * request private as a whole: refused in `redact` and `block` mode, kept local in `local-only`.
  *
  * Modes: `redact` (placeholders, default), `local-only` (requests with private data never leave:
  * the local model serves them), `block` (refused with `tandem_guard`).
@@ -14,11 +19,13 @@
  */
 import { TandemError } from "../../core/errors.js";
 import type { CollaborationInfo, Decision, GenerateRequest, GenerateResult, Model, StreamPart } from "../../core/model.js";
-import type { ChatContent, ChatMessage, ChatToolCall } from "../../core/wire.js";
+import type { ChatToolCall } from "../../core/wire.js";
 import type { EntityType, PiiDetector, PiiSpan } from "../../privacy/types.js";
+import { formatPath, jsonStrings, requestStrings, type RequestString } from "./fields.js";
 import { PlaceholderVault, StreamRestorer } from "./vault.js";
 
-export { PlaceholderVault, StreamRestorer, PLACEHOLDER_RE, MAX_PLACEHOLDER_LENGTH } from "./vault.js";
+export { PlaceholderVault, StreamRestorer, PLACEHOLDER_RE, MAX_PLACEHOLDER_LENGTH, randomNonce } from "./vault.js";
+export { requestStrings, jsonStrings, formatPath, type FieldRule, type FieldPath, type RequestString } from "./fields.js";
 
 /** What to do with a request that contains private data on its way to a cloud model. */
 export type PrivacyMode = "redact" | "local-only" | "block";
@@ -45,68 +52,13 @@ export interface PrivacyOptions {
   onDetectorError?: "block" | "local";
   /** Also redact when `remote` is an edge model. @default false */
   redactForEdge?: boolean;
-}
-
-/** A text slot of a request: where it lives and whether it is JSON (tool-call arguments). */
-interface Slot {
-  get(): string;
-  set(value: string): void;
-  json: boolean;
-}
-
-function cloneMessages(messages: readonly ChatMessage[]): ChatMessage[] {
-  return JSON.parse(JSON.stringify(messages)) as ChatMessage[];
-}
-
-/** The text slots of a conversation, in order (content, names, tool-call arguments). */
-function slotsOf(messages: ChatMessage[]): Slot[] {
-  const slots: Slot[] = [];
-  const contentSlots = (m: { content?: ChatContent | null }) => {
-    const c = m.content;
-    if (typeof c === "string") slots.push({ get: () => m.content as string, set: (v) => (m.content = v), json: false });
-    else if (Array.isArray(c))
-      for (const part of c) {
-        if (part.type === "text" && typeof part.text === "string") {
-          const p = part as { text: string };
-          slots.push({ get: () => p.text, set: (v) => (p.text = v), json: false });
-        }
-      }
-  };
-  for (const m of messages) {
-    contentSlots(m as { content?: ChatContent | null });
-    if ("name" in m && typeof m.name === "string") {
-      const named = m as { name: string };
-      slots.push({ get: () => named.name, set: (v) => (named.name = v), json: false });
-    }
-    if (m.role === "assistant" && m.tool_calls) {
-      for (const call of m.tool_calls) slots.push({ get: () => call.function.arguments, set: (v) => (call.function.arguments = v), json: true });
-    }
-  }
-  return slots;
-}
-
-/** String leaves of a JSON value, with setters; undefined when `text` is not JSON. */
-function jsonLeaves(text: string): { root: unknown; leaves: Slot[] } | undefined {
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const leaves: Slot[] = [];
-  const walk = (node: unknown, set: (v: string) => void) => {
-    if (typeof node === "string") leaves.push({ get: () => node, set, json: false });
-    else if (Array.isArray(node)) node.forEach((v, i) => walk(v, (s) => (node[i] = s)));
-    else if (node && typeof node === "object") for (const [k, v] of Object.entries(node)) walk(v, (s) => ((node as Record<string, unknown>)[k] = s));
-  };
-  const box = { root };
-  walk(root, (s) => (box.root = s));
-  return {
-    get root() {
-      return box.root;
-    },
-    leaves,
-  };
+  /**
+   * Content parts that are not text (images, audio, files), whose bytes the detector cannot read:
+   * `block` treats them as private (refused in `redact`/`block`, kept local in `local-only`);
+   * `pass` scans their strings (URLs, file names) and lets inline binary payloads through.
+   * @default "block"
+   */
+  opaqueParts?: "block" | "pass";
 }
 
 async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, outer?: AbortSignal): Promise<T> {
@@ -130,54 +82,115 @@ async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: num
   }
 }
 
+/** A string of the request that must not leave as is but cannot be hidden (see fields.ts). */
+export interface Unhideable {
+  /** Where it is, e.g. `tools[0].function.parameters.properties` (never the value). */
+  path: string;
+  /** Why, e.g. "private data (EMAIL_ADDRESS) in an object key". */
+  reason: string;
+}
+
 /** A request with its private values hidden, and the vault to restore the answer. */
 export interface HiddenRequest {
   request: GenerateRequest;
   vault: PlaceholderVault;
+  /**
+   * Strings with private data that cannot be replaced without breaking the request (object keys,
+   * structural fields) and content parts that cannot be inspected (images, audio, files). When
+   * non-empty the request must not leave the device: `privacy` blocks it (or keeps it local).
+   */
+  unhideable: Unhideable[];
+}
+
+/** An object key or structural value shaped like a programming identifier. */
+const IDENTIFIER_RE = /^[A-Za-z_$][\w$.-]{0,63}$/;
+
+/** Options of {@link hideRequest}. */
+export interface HideOptions {
+  /** Only these entity types are hidden. @default all detected */
+  entities?: readonly EntityType[];
+  /** Spans scoring below this are ignored, in [0, 1]. @default 0 */
+  minScore?: number;
+  signal?: AbortSignal;
+  /** A vault to fill (e.g. one shared by several requests); default a fresh one whose nonce occurs nowhere in the request. */
+  vault?: PlaceholderVault;
+  /** Non-text content parts: `block` (unhideable, the default) or `pass` (their strings are scanned as text, binary payloads pass). */
+  opaqueParts?: "block" | "pass";
 }
 
 /**
- * Detects and hides private values in every text of `request` (a deep copy; the input is not
- * modified). Throws whatever the detector throws. Exposed for tests and pipelines.
+ * Detects and hides private values in every string of `request` — a walk over the whole request
+ * (fields.ts), not a list of fields — on a deep copy (the input is not modified). Placeholders
+ * are registered in conversation order, so the same value gets the same placeholder everywhere.
+ * Throws whatever the detector throws (and the signal's reason when it aborts).
  */
-export async function hideRequest(
-  request: GenerateRequest,
-  detector: PiiDetector,
-  options: { entities?: readonly EntityType[]; minScore?: number; signal?: AbortSignal; vault?: PlaceholderVault } = {},
-): Promise<HiddenRequest> {
-  const vault = options.vault ?? new PlaceholderVault();
-  const messages = cloneMessages(request.messages);
+export async function hideRequest(request: GenerateRequest, detector: PiiDetector, options: HideOptions = {}): Promise<HiddenRequest> {
+  const clone = JSON.parse(JSON.stringify(request)) as GenerateRequest;
+  const vault = options.vault ?? PlaceholderVault.forText(JSON.stringify(clone));
   const keep = (s: PiiSpan) => s.score >= (options.minScore ?? 0) && (!options.entities || options.entities.includes(s.type));
-  // Expand JSON slots into their string leaves.
-  const work: Array<{ slot: Slot; commit?: () => void }> = [];
-  for (const slot of slotsOf(messages)) {
-    if (slot.json) {
-      const parsed = jsonLeaves(slot.get());
-      if (parsed) {
-        parsed.leaves.forEach((leaf, i) => work.push({ slot: leaf, commit: i === parsed.leaves.length - 1 ? () => slot.set(JSON.stringify(parsed.root)) : undefined }));
+  const unhideable: Unhideable[] = [];
+  // Expand JSON documents (tool-call arguments) into their strings; commit them back after hiding.
+  const strings: RequestString[] = [];
+  const commits: Array<() => void> = [];
+  for (const s of requestStrings(clone, { opaqueParts: options.opaqueParts })) {
+    if (s.rule === "opaque") {
+      unhideable.push({ path: formatPath(s.path), reason: `a content part of type '${s.value.slice(0, 40)}' cannot be inspected for private data` });
+      continue;
+    }
+    if (s.rule === "json") {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(s.value);
+      } catch {
+        strings.push({ ...s, rule: "text" });
         continue;
       }
+      const doc = jsonStrings(parsed, s.path);
+      strings.push(...doc.strings);
+      commits.push(() => s.set?.(JSON.stringify(doc.root())));
+      continue;
     }
-    work.push({ slot });
+    strings.push(s);
   }
-  // Pass 1: detect everything, registering placeholders in conversation order.
+  // Pass 1: detect (once per distinct string), registering placeholders in conversation order.
+  const cache = new Map<string, PiiSpan[]>();
   const spans: PiiSpan[][] = [];
-  for (const w of work) {
-    const found = (await detector.detect(w.slot.get(), options.signal)).filter(keep);
-    for (const s of found) vault.placeholderFor(w.slot.get().slice(s.start, s.end), s.type);
+  for (const s of strings) {
+    let found = cache.get(s.value);
+    if (!found) {
+      found = (await detector.detect(s.value, options.signal)).filter(keep);
+      cache.set(s.value, found);
+    }
     spans.push(found);
+    if (s.rule === "text") for (const span of found) vault.placeholderFor(s.value.slice(span.start, span.end), span.type);
   }
-  // Pass 2: hide (each value everywhere, even where the detector missed it).
-  work.forEach((w, i) => {
-    w.slot.set(vault.hide(w.slot.get(), spans[i]));
-    w.commit?.();
+  // Pass 2: hide text (each value everywhere, even where the detector missed it); keys and
+  // structural strings cannot change, so private data there makes the request unhideable.
+  strings.forEach((s, i) => {
+    if (s.rule === "text") {
+      s.set?.(vault.hide(s.value, spans[i]));
+      return;
+    }
+    // Identifier-shaped keys (`recipients`, `user_id`) count only pattern evidence (e-mails, card
+    // numbers…) and values already known: the name tagger fires on lone words such as "metadata".
+    const identifier = IDENTIFIER_RE.test(s.value);
+    const types = [...new Set(spans[i].filter((x) => !identifier || x.source === "pattern").map((x) => x.type))];
+    if (types.length > 0 || vault.hide(s.value) !== s.value) {
+      const what = s.rule === "key" ? "an object key" : "a structural field";
+      unhideable.push({ path: formatPath(s.path), reason: `private data${types.length ? ` (${types.join(", ")})` : ""} in ${what}, which cannot be replaced by a placeholder` });
+    }
   });
-  return { request: { ...request, messages }, vault };
+  for (const commit of commits) commit();
+  return { request: clone, vault, unhideable };
 }
 
-/** Restores placeholders in a finished result (text, tool-call arguments). */
+/** Restores placeholders in a finished result (text, tool-call ids, names and arguments). */
 export function restoreResult(result: GenerateResult, vault: PlaceholderVault): GenerateResult {
-  const toolCalls: ChatToolCall[] | undefined = result.toolCalls?.map((c) => ({ ...c, function: { name: c.function.name, arguments: vault.restore(c.function.arguments, { json: true }) } }));
+  const toolCalls: ChatToolCall[] | undefined = result.toolCalls?.map((c) => ({
+    ...c,
+    id: vault.restore(c.id),
+    function: { name: vault.restore(c.function.name), arguments: vault.restore(c.function.arguments, { json: true }) },
+  }));
   return { ...result, text: vault.restore(result.text), ...(toolCalls ? { toolCalls } : {}) };
 }
 
@@ -212,15 +225,26 @@ export function privacy(options: PrivacyOptions): Model {
   const decision = (chosen: string, score: number, reason: string): Decision => ({ strategy: "privacy", name: id, signal: "pii-values", score, threshold: 0, chosen, escalated: false, reason });
 
   type Plan =
-    | { kind: "pass"; decision: Decision }
-    | { kind: "local"; decision: Decision }
+    | { kind: "pass"; decision: Decision; cloud: boolean }
+    | { kind: "local"; decision: Decision; hidden?: HiddenRequest }
     | { kind: "redact"; hidden: HiddenRequest; decision: Decision };
 
+  /**
+   * The decision with the placeholder form of the exchange (for traces): what was sent (or, kept
+   * local, the hidden request) and the answer in placeholder form.
+   */
+  const viewed = (p: Plan, request: GenerateRequest, text: string | undefined): Decision => {
+    if (p.kind === "redact") return { ...p.decision, cloudView: { messages: p.hidden.request.messages, text } };
+    if (p.kind === "local") return p.hidden ? { ...p.decision, cloudView: { messages: p.hidden.request.messages, text: text === undefined ? undefined : p.hidden.vault.hide(text) } } : p.decision;
+    // nothing detected: what the cloud saw is the request itself; an edge remote saw nothing
+    return p.cloud ? { ...p.decision, cloudView: { messages: request.messages, text } } : p.decision;
+  };
+
   async function plan(request: GenerateRequest, signal?: AbortSignal): Promise<Plan> {
-    if (!needsProtection) return { kind: "pass", decision: decision(remote.id, 0, `remote '${remote.id}' runs on the edge; nothing to hide`) };
+    if (!needsProtection) return { kind: "pass", cloud: false, decision: decision(remote.id, 0, `remote '${remote.id}' runs on the edge; nothing to hide`) };
     let hidden: HiddenRequest;
     try {
-      hidden = await withTimeout((s) => hideRequest(request, detector, { entities: options.entities, minScore: options.minScore, signal: s }), timeoutMs, signal);
+      hidden = await withTimeout((s) => hideRequest(request, detector, { entities: options.entities, minScore: options.minScore, signal: s, opaqueParts: options.opaqueParts }), timeoutMs, signal);
     } catch (error) {
       signal?.throwIfAborted();
       const why = error instanceof Error ? error.message : String(error);
@@ -228,9 +252,12 @@ export function privacy(options: PrivacyOptions): Model {
       throw new TandemError("tandem_guard", `Request blocked: the privacy detector failed (${why}), so nothing was sent to '${remote.id}' (fail closed).`, { cause: error });
     }
     const n = hidden.vault.size;
-    if (n === 0) return { kind: "pass", decision: decision(remote.id, 0, "no private data detected") };
-    if (mode === "block") throw new TandemError("tandem_guard", `Request blocked: it contains private data (${describe(hidden.vault)}) and the policy does not let it leave the device.`);
-    if (mode === "local-only") return { kind: "local", decision: decision(local!.id, n, `private data (${describe(hidden.vault)}) kept on the edge`) };
+    const stuck = hidden.unhideable;
+    if (n === 0 && stuck.length === 0) return { kind: "pass", cloud: true, decision: decision(remote.id, 0, "no private data detected") };
+    const found = [n ? `${n} private value(s): ${describe(hidden.vault)}` : "", stuck.length ? `${stuck.length} string(s) that cannot be hidden, first at ${stuck[0].path}: ${stuck[0].reason}` : ""].filter(Boolean).join("; ");
+    if (mode === "block") throw new TandemError("tandem_guard", `Request blocked: it contains private data (${found}) and the policy does not let it leave the device.`);
+    if (mode === "local-only") return { kind: "local", hidden, decision: decision(local!.id, n + stuck.length, `private data (${found}) kept on the edge`) };
+    if (stuck.length > 0) throw new TandemError("tandem_guard", `Request blocked: ${found}; nothing was sent to '${remote.id}' (fail closed).`);
     return { kind: "redact", hidden, decision: decision(remote.id, n, `hid ${n} private value(s) (${describe(hidden.vault)}) behind placeholders`) };
   }
 
@@ -241,17 +268,13 @@ export function privacy(options: PrivacyOptions): Model {
 
     async generate(request, signal) {
       const p = await plan(request, signal);
-      if (p.kind === "pass") {
-        const r = await remote.generate(request, signal);
-        return { ...r, info: withDecision(r.info, p.decision) };
-      }
-      if (p.kind === "local") {
-        const r = await local!.generate(request, signal);
-        return { ...r, info: withDecision(r.info, p.decision) };
+      if (p.kind !== "redact") {
+        const r = await (p.kind === "local" ? local! : remote).generate(request, signal);
+        return { ...r, info: withDecision(r.info, viewed(p, request, r.text)) };
       }
       const r = await remote.generate(p.hidden.request, signal);
       const restored = restoreResult(r, p.hidden.vault);
-      return { ...restored, info: withDecision(r.info, p.decision) };
+      return { ...restored, info: withDecision(r.info, viewed(p, request, r.text)) };
     },
 
     async *stream(request, signal): AsyncIterable<StreamPart> {
@@ -259,7 +282,7 @@ export function privacy(options: PrivacyOptions): Model {
       if (p.kind !== "redact") {
         const target = p.kind === "local" ? local! : remote;
         for await (const part of target.stream(request, signal)) {
-          yield part.type === "finish" ? { type: "finish", result: { ...part.result, info: withDecision(part.result.info, p.decision) } } : part;
+          yield part.type === "finish" ? { type: "finish", result: { ...part.result, info: withDecision(part.result.info, viewed(p, request, part.result.text)) } } : part;
         }
         return;
       }
@@ -274,8 +297,14 @@ export function privacy(options: PrivacyOptions): Model {
           const d = part.delta;
           let restorer = args.get(d.index);
           if (!restorer) args.set(d.index, (restorer = new StreamRestorer(vault, { json: true })));
-          const fn = d.function ? { ...d.function, ...(d.function.arguments !== undefined ? { arguments: restorer.push(d.function.arguments) } : {}) } : undefined;
-          yield { type: "tool-call", delta: { ...d, ...(fn ? { function: fn } : {}) } };
+          const fn = d.function
+            ? {
+                ...d.function,
+                ...(d.function.name !== undefined ? { name: vault.restore(d.function.name) } : {}),
+                ...(d.function.arguments !== undefined ? { arguments: restorer.push(d.function.arguments) } : {}),
+              }
+            : undefined;
+          yield { type: "tool-call", delta: { ...d, ...(d.id !== undefined ? { id: vault.restore(d.id) } : {}), ...(fn ? { function: fn } : {}) } };
         } else {
           const rest = text.flush();
           if (rest) yield { type: "text", text: rest };
@@ -284,7 +313,7 @@ export function privacy(options: PrivacyOptions): Model {
             if (tail) yield { type: "tool-call", delta: { index, function: { arguments: tail } } };
           }
           const restored = restoreResult(part.result, vault);
-          yield { type: "finish", result: { ...restored, info: withDecision(part.result.info, p.decision) } };
+          yield { type: "finish", result: { ...restored, info: withDecision(part.result.info, viewed(p, request, part.result.text)) } };
         }
       }
     },
