@@ -13,7 +13,7 @@
 import type { Env, Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { DashboardStats, TraceStore } from "../store/traces.js";
-import type { KeyRing } from "./auth.js";
+import { traceScopeOf, type KeyRing } from "./auth.js";
 
 /** Options of {@link mountDashboard}. */
 export interface DashboardMountOptions {
@@ -22,9 +22,9 @@ export interface DashboardMountOptions {
   /** Gateway name shown in the title (as `/health` reports it). Default "tandem". */
   name?: string;
   /**
-   * The gateway's API keys: when set, `/dashboard/data` needs any valid key (401 otherwise); the
-   * page sends the key it finds in its URL fragment, `/dashboard#key=<key>` (a fragment never
-   * reaches servers, proxies or their logs).
+   * The gateway's API keys: when set, `/dashboard/data` needs a valid key (401 otherwise) and
+   * shows only that key's traces (an admin key: every trace); the page sends the key it finds in
+   * its URL fragment, `/dashboard#key=<key>` (a fragment never reaches servers, proxies or their logs).
    */
   keys?: KeyRing;
 }
@@ -42,13 +42,16 @@ export interface DashboardData {
   generatedAt: number;
   /** The window asked for in ms, null = all traces. */
   windowMs: number | null;
+  /** Name of the key whose traces `stats` covers; null = every trace (admin key, or a gateway without keys). */
+  scope: string | null;
   stats: DashboardStats | null;
 }
 
 /**
  * Adds `GET /dashboard` (HTML) and `GET /dashboard/data` (JSON, {@link DashboardData}) to a
  * gateway app. Both are read-only. The page itself holds no data; the data (which includes prompt
- * previews when traces store content) needs a valid API key when the gateway has keys — without
+ * previews when traces store content) needs a valid API key when the gateway has keys, and covers
+ * only that key's traces (all of them for an admin key) — without
  * keys it is as open as the gateway itself, so put an open gateway behind a proxy (or run traces
  * with `storeContent: false`) where prompt previews must not be visible. Errors: a failing trace query answers 500 with an OpenAI-shaped body (through
  * the app's error handler).
@@ -63,7 +66,8 @@ export function mountDashboard<E extends Env>(app: Hono<E>, options: DashboardMo
   app.get("/dashboard/", html);
 
   app.get("/dashboard/data", (c) => {
-    options.keys?.authenticate(c.req.header("authorization")); // 401 through the app's error handler
+    const spec = options.keys?.authenticate(c.req.header("authorization")); // 401 through the app's error handler
+    const scope = traceScopeOf(spec);
     const num = (key: string) => {
       const raw = c.req.query(key);
       if (raw === undefined || raw === "" || raw === "all") return undefined;
@@ -78,9 +82,10 @@ export function mountDashboard<E extends Env>(app: Hono<E>, options: DashboardMo
           untilMs: generatedAt,
           buckets: num("buckets") ?? 40,
           recent: num("recent") ?? 25,
+          ...scope,
         })
       : null;
-    const body: DashboardData = { name, traces: options.traces !== undefined, generatedAt, windowMs, stats };
+    const body: DashboardData = { name, traces: options.traces !== undefined, generatedAt, windowMs, scope: scope.key ?? null, stats };
     return c.json(body, 200, noStore);
   });
 }
@@ -310,7 +315,7 @@ const SCRIPT = `
   }
 
   function render(data) {
-    setText("gw-name", data.name);
+    setText("gw-name", data.scope ? data.name + " \\u00b7 key " + data.scope : data.name);
     if (!data.traces || !data.stats) {
       $("traces-off").hidden = false;
       return;

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,5 +30,66 @@ describe("trace store", () => {
     expect(b.get("3")?.responseText).toBeUndefined();
     expect(b.get("3")?.messages).toBeUndefined();
     b.close();
+  });
+
+  it("scopes reads to a key: get, list, count, dashboard, feedback (a trace of another key looks missing)", () => {
+    const s = openTraceStore(":memory:");
+    s.record(trace("a1", 1000, { key: "a" }));
+    s.record(trace("a2", 2000, { key: "a", model: "cascade" }));
+    s.record(trace("b1", 3000, { key: "b" }));
+    s.record(trace("open", 4000)); // no key (open gateway)
+    expect(s.get("a1", { key: "a" })?.key).toBe("a");
+    expect(s.get("a1", { key: "b" })).toBeUndefined();
+    expect(s.get("open", { key: "a" })).toBeUndefined();
+    expect(s.get("open")?.key).toBeUndefined();
+    expect(s.list({ key: "a" }).map((t) => t.id)).toEqual(["a2", "a1"]);
+    expect(s.list({ key: "a", model: "cascade" }).map((t) => t.id)).toEqual(["a2"]);
+    expect(s.list().map((t) => t.id)).toEqual(["open", "b1", "a2", "a1"]);
+    expect([s.count(), s.count({ key: "a" }), s.count({ key: "b" }), s.count({ key: "c" })]).toEqual([4, 2, 1, 0]);
+    const d = s.dashboard({ key: "a", untilMs: 10_000 });
+    expect(d.totals.requests).toBe(2);
+    expect(d.recent.map((t) => t.id)).toEqual(["a2", "a1"]);
+    expect(d.sinceMs).toBe(1000);
+    expect(s.dashboard({ untilMs: 10_000 }).totals.requests).toBe(4);
+
+    expect(s.addFeedback({ traceId: "a1", score: 1, key: "b", createdAt: 1 }, { key: "b" })).toBe(false);
+    expect(s.addFeedback({ traceId: "nope", score: 1, createdAt: 1 })).toBe(false);
+    expect(s.feedbackScores().size).toBe(0);
+    expect(s.addFeedback({ traceId: "a1", score: 0, key: "a", createdAt: 2 }, { key: "a" })).toBe(true);
+    expect(s.addFeedback({ traceId: "b1", score: 1, key: "admin", createdAt: 3 })).toBe(true); // unscoped (admin)
+    expect([...s.feedbackScores({ key: "a" })]).toEqual([["a1", 0]]);
+    expect(s.feedbackScores().size).toBe(2);
+    s.close();
+  });
+
+  it("upgrades a database created with the old schema (no key column) in place", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "tandem-traces-old-")), "old.sqlite");
+    const old = new Database(path);
+    // the schema as released before traces recorded their key
+    old.exec(`CREATE TABLE traces (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, model TEXT NOT NULL, stream INTEGER NOT NULL, status INTEGER NOT NULL,
+      error TEXT, error_message TEXT, served_by TEXT, escalated INTEGER NOT NULL, degraded INTEGER NOT NULL, cost_usd REAL NOT NULL,
+      strong_only_cost_usd REAL NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, latency_ms REAL NOT NULL,
+      decisions TEXT NOT NULL, calls TEXT NOT NULL, messages TEXT, response_text TEXT);
+    CREATE INDEX traces_created ON traces(created_at);
+    CREATE TABLE feedback (trace_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, score REAL NOT NULL, comment TEXT, api_key TEXT);
+    INSERT INTO traces VALUES ('legacy', 500, 'route', 0, 200, NULL, NULL, 'edge', 0, 0, 0, 0.0001, 10, 5, 12.5, '[]', '[]', '[{"role":"user","content":"hi"}]', 'hello');`);
+    old.close();
+
+    const s = openTraceStore(path);
+    s.record(trace("new", 1000, { key: "a" }));
+    expect(s.get("legacy")).toMatchObject({ id: "legacy", responseText: "hello", key: undefined });
+    expect(s.get("legacy", { key: "a" })).toBeUndefined(); // keyless legacy traces: operator/admin only
+    expect(s.list({ key: "a" }).map((t) => t.id)).toEqual(["new"]);
+    s.close();
+    const again = openTraceStore(path); // a second open finds the column and changes nothing
+    expect(again.count()).toBe(2);
+    again.close();
+
+    const check = new Database(path, { readonly: true });
+    const columns = (check.pragma("table_info(traces)") as Array<{ name: string }>).map((c) => c.name);
+    expect(columns.filter((c) => c === "api_key")).toHaveLength(1);
+    const indexes = (check.pragma("index_list(traces)") as Array<{ name: string }>).map((i) => i.name);
+    expect(indexes).toContain("traces_key_created");
+    check.close();
   });
 });

@@ -37,6 +37,29 @@ export interface Trace {
   messages?: ChatMessage[];
   /** Answer text (omitted when content storage is off). */
   responseText?: string;
+  /**
+   * Name of the gateway API key that made the request (absent on an open gateway, and on traces
+   * written before keys were recorded). Readers with a {@link TraceScope} see only their own.
+   */
+  key?: string;
+}
+
+/**
+ * Which traces a reader sees. `key` set: only the traces recorded for that API key name (the
+ * gateway passes the calling key's name for every non-admin key); absent: every trace (the
+ * operator reading the database file, an admin key, or an open gateway). Traces without a key
+ * (open gateway, or recorded before keys were stored) are visible only to an unscoped reader.
+ */
+export interface TraceScope {
+  key?: string;
+}
+
+/** Options of {@link TraceStore.list}. */
+export interface TraceListOptions extends TraceScope {
+  /** At most this many traces. Default 20. */
+  limit?: number;
+  /** Only traces of this requested model or strategy name. */
+  model?: string;
 }
 
 /**
@@ -58,17 +81,24 @@ export interface Feedback {
 /** Where traces go. */
 export interface TraceStore {
   record(trace: Trace): void;
-  /** Stores feedback on a trace (latest wins). Errors: better-sqlite3's. */
-  addFeedback(feedback: Feedback): void;
-  /** All feedback: trace id → score in [0, 1] (what `exportTraces` takes). */
-  feedbackScores(): Map<string, number>;
-  /** Most recent first. */
-  list(options?: { limit?: number; model?: string }): Trace[];
-  get(id: string): Trace | undefined;
-  count(): number;
+  /**
+   * Stores feedback on a trace (latest wins) when that trace exists *and* is in `scope`, in one
+   * statement (no check-then-write race). Returns false, storing nothing, otherwise — a trace of
+   * another key and a trace that does not exist are indistinguishable. Errors: better-sqlite3's.
+   */
+  addFeedback(feedback: Feedback, scope?: TraceScope): boolean;
+  /** Feedback on the traces in `scope` (default all): trace id → score in [0, 1] (what `exportTraces` takes). */
+  feedbackScores(scope?: TraceScope): Map<string, number>;
+  /** Traces in `options` scope (default all), most recent first. */
+  list(options?: TraceListOptions): Trace[];
+  /** The trace `id` when it exists and is in `scope` (default all); undefined otherwise. */
+  get(id: string, scope?: TraceScope): Trace | undefined;
+  /** Number of traces in `scope` (default all). */
+  count(scope?: TraceScope): number;
   /**
    * Aggregates for the gateway's `/dashboard` (totals, cost-saved time series, traffic per served
-   * and requested model, latency percentiles, recent traces), computed in SQL over one window.
+   * and requested model, latency percentiles, recent traces), computed in SQL over one window of
+   * the traces in scope (`options.key`; default all).
    */
   dashboard(options?: DashboardOptions): DashboardStats;
   close(): void;
@@ -103,7 +133,8 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     decisions TEXT NOT NULL,
     calls TEXT NOT NULL,
     messages TEXT,
-    response_text TEXT
+    response_text TEXT,
+    api_key TEXT
   );
   CREATE INDEX IF NOT EXISTS traces_created ON traces(created_at);
   CREATE TABLE IF NOT EXISTS feedback (
@@ -113,10 +144,21 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     comment TEXT,
     api_key TEXT
   );`);
+  migrate(db);
+  db.exec("CREATE INDEX IF NOT EXISTS traces_key_created ON traces(api_key, created_at)");
   const storeContent = options.storeContent ?? true;
-  const insert = db.prepare(`INSERT OR REPLACE INTO traces VALUES (@id, @createdAt, @model, @stream, @status, @error, @errorMessage, @servedBy,
-    @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText)`);
-
+  const insert = db.prepare(`INSERT OR REPLACE INTO traces (id, created_at, model, stream, status, error, error_message, served_by, escalated, degraded,
+      cost_usd, strong_only_cost_usd, prompt_tokens, completion_tokens, latency_ms, decisions, calls, messages, response_text, api_key)
+    VALUES (@id, @createdAt, @model, @stream, @status, @error, @errorMessage, @servedBy,
+    @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText, @key)`);
+  // Single-trace statements, scoped: `@scoped = 0` reads every trace, otherwise only those of
+  // `@key`. One primary-key lookup either way, so a trace of another key and a missing trace take
+  // the same path.
+  const SCOPE_SQL = "(@scoped = 0 OR api_key = @key)";
+  const scopeParams = (scope?: TraceScope) => ({ scoped: scope?.key === undefined ? 0 : 1, key: scope?.key ?? null });
+  const insertFeedback = db.prepare(`INSERT OR REPLACE INTO feedback (trace_id, created_at, score, comment, api_key)
+    SELECT id, @createdAt, @score, @comment, @by FROM traces WHERE id = @id AND ${SCOPE_SQL}`);
+  const selectOne = db.prepare(`SELECT * FROM traces WHERE id = @id AND ${SCOPE_SQL}`);
 
   return {
     record(t) {
@@ -132,33 +174,36 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
         calls: jsonColumn(t.calls, "[]"),
         messages: storeContent && t.messages ? jsonColumn(t.messages, null) : null,
         responseText: storeContent ? (t.responseText ?? null) : null,
+        key: t.key ?? null,
       });
     },
-    addFeedback(f) {
-      db.prepare("INSERT OR REPLACE INTO feedback (trace_id, created_at, score, comment, api_key) VALUES (?, ?, ?, ?, ?)").run(
-        f.traceId,
-        f.createdAt,
-        f.score,
-        f.comment ?? null,
-        f.key ?? null,
-      );
+    addFeedback(f, scope) {
+      const info = insertFeedback.run({ id: f.traceId, createdAt: f.createdAt, score: f.score, comment: f.comment ?? null, by: f.key ?? null, ...scopeParams(scope) });
+      return info.changes > 0;
     },
-    feedbackScores() {
-      const rows = db.prepare("SELECT trace_id, score FROM feedback").all() as Array<{ trace_id: string; score: number }>;
+    feedbackScores(scope) {
+      const rows = (
+        scope?.key === undefined
+          ? db.prepare("SELECT trace_id, score FROM feedback").all()
+          : db.prepare("SELECT f.trace_id, f.score FROM feedback f JOIN traces t ON t.id = f.trace_id WHERE t.api_key = ?").all(scope.key)
+      ) as Array<{ trace_id: string; score: number }>;
       return new Map(rows.map((r) => [r.trace_id, r.score]));
     },
-    list({ limit = 20, model } = {}) {
-      const rows = model
-        ? db.prepare("SELECT * FROM traces WHERE model = ? ORDER BY created_at DESC, rowid DESC LIMIT ?").all(model, limit)
-        : db.prepare("SELECT * FROM traces ORDER BY created_at DESC, rowid DESC LIMIT ?").all(limit);
+    list({ limit = 20, model, key } = {}) {
+      // conditions spelled out (not `@x IS NULL OR …`) so SQLite can use the (api_key, created_at) index
+      const where = [model !== undefined ? "model = @model" : "", key !== undefined ? "api_key = @key" : ""].filter(Boolean);
+      const rows = db
+        .prepare(`SELECT * FROM traces ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, rowid DESC LIMIT @limit`)
+        .all({ limit, ...(model !== undefined ? { model } : {}), ...(key !== undefined ? { key } : {}) });
       return (rows as Record<string, unknown>[]).map(fromRow);
     },
-    get(id) {
-      const r = db.prepare("SELECT * FROM traces WHERE id = ?").get(id) as Record<string, unknown> | undefined;
+    get(id, scope) {
+      const r = selectOne.get({ id, ...scopeParams(scope) }) as Record<string, unknown> | undefined;
       return r ? fromRow(r) : undefined;
     },
-    count() {
-      return (db.prepare("SELECT COUNT(*) AS n FROM traces").get() as { n: number }).n;
+    count(scope) {
+      const n = scope?.key === undefined ? db.prepare("SELECT COUNT(*) AS n FROM traces").get() : db.prepare("SELECT COUNT(*) AS n FROM traces WHERE api_key = ?").get(scope.key);
+      return (n as { n: number }).n;
     },
     dashboard(options) {
       return dashboardStats(db, options);
@@ -167,6 +212,19 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Upgrades a trace database created by an older version in place: adds the `api_key` column
+ * (older traces keep NULL: visible to unscoped readers only). Runs under an immediate (write)
+ * transaction so two processes opening the same old file at once do not both add the column.
+ */
+function migrate(db: Database.Database): void {
+  const hasKey = () => (db.pragma("table_info(traces)") as Array<{ name: string }>).some((c) => c.name === "api_key");
+  if (hasKey()) return;
+  db.transaction(() => {
+    if (!hasKey()) db.exec("ALTER TABLE traces ADD COLUMN api_key TEXT");
+  }).immediate();
 }
 
 /** A `traces` row as a {@link Trace}. */
@@ -190,10 +248,11 @@ const fromRow = (r: Record<string, unknown>): Trace => ({
   calls: JSON.parse(r.calls as string) as ModelCall[],
   messages: r.messages ? (JSON.parse(r.messages as string) as ChatMessage[]) : undefined,
   responseText: (r.response_text as string | null) ?? undefined,
+  key: (r.api_key as string | null) ?? undefined,
 });
 
-/** Options of {@link TraceStore.dashboard}. Times are epoch milliseconds. */
-export interface DashboardOptions {
+/** Options of {@link TraceStore.dashboard}. Times are epoch milliseconds; `key` scopes it (see {@link TraceScope}). */
+export interface DashboardOptions extends TraceScope {
   /** Window start (inclusive). Default: all traces. */
   sinceMs?: number;
   /** Window end (inclusive). Default: now. */
@@ -321,8 +380,9 @@ function dashboardStats(db: Database.Database, options: DashboardOptions = {}): 
   const since = options.sinceMs === undefined ? Number.MIN_SAFE_INTEGER : Math.floor(options.sinceMs);
   const buckets = clamp(options.buckets, 1, 500, 40);
   const recentN = clamp(options.recent, 0, 200, 20);
-  const WHERE = "created_at BETWEEN @since AND @until";
-  const w = { since, until: untilMs };
+  const scoped = options.key !== undefined;
+  const WHERE = `created_at BETWEEN @since AND @until${scoped ? " AND api_key = @key" : ""}`;
+  const w: Record<string, number | string> = scoped ? { since, until: untilMs, key: options.key as string } : { since, until: untilMs };
 
   const t = db
     .prepare(

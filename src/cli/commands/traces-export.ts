@@ -1,6 +1,6 @@
 /**
  * `tandem traces export --format sft|preference|router [--db F] [--out F.jsonl] [--model NAME]
- * [--feedback F.jsonl] [--weak NAME] [--strong NAME]`: distillation datasets from stored traces
+ * [--key NAME] [--feedback F.jsonl] [--weak NAME] [--strong NAME]`: distillation datasets from stored traces
  * (see src/store/export.ts for each format and its label semantics). Feedback sent to
  * `POST /v1/tandem/feedback` is read from the database; `--feedback` adds to it and wins. Writes JSONL to `--out`
  * (or stdout) and a summary — records written, traces skipped and why — to stderr.
@@ -16,6 +16,7 @@ interface ExportCliOptions {
   db?: string;
   out?: string;
   model?: string;
+  key?: string;
   feedback?: string;
   weak?: string;
   strong?: string;
@@ -34,14 +35,15 @@ export function registerTracesExport(tracesCommand: Command): void {
     .option("--db <file>", "trace database (default .tandem/traces.sqlite)")
     .option("--out <file>", "output JSONL file (default: stdout)")
     .option("--model <name>", "only requests for this model or strategy")
+    .option("--key <name>", "only requests made with this gateway API key (its name in auth.keys), and the feedback on them")
     .option("--feedback <file>", 'user feedback JSONL: {"trace_id": "...", "score": 0..1} per line, added to the stored feedback (wins over it)')
     .option("--weak <name>", "router format: outcome key of the weak model (default: its id)")
     .option("--strong <name>", "router format: outcome key of the strong model (default: its id)")
     .action(function (this: Command, own: ExportCliOptions) {
-      const parent = (this.parent?.opts() ?? {}) as { db?: string; model?: string };
+      const parent = (this.parent?.opts() ?? {}) as { db?: string; model?: string; key?: string };
       let result: ExportResult;
       try {
-        result = exportFromTraceDb({ db: own.db ?? parent.db, model: own.model ?? parent.model, feedbackFile: own.feedback, format: own.format, weak: own.weak, strong: own.strong });
+        result = exportFromTraceDb({ db: own.db ?? parent.db, model: own.model ?? parent.model, key: own.key ?? parent.key, feedbackFile: own.feedback, format: own.format, weak: own.weak, strong: own.strong });
       } catch (error) {
         console.error((error as Error).message);
         process.exitCode = 1;
@@ -69,11 +71,12 @@ export function exportSummary(format: ExportFormat, result: ExportResult, out?: 
 
 /**
  * Exports `format` records from the trace database at `db` (default `.tandem/traces.sqlite`),
- * oldest first, with the feedback stored there (`POST /v1/tandem/feedback`) merged with
+ * oldest first — only the traces of API key `key` when given (default: every key's, as the
+ * operator reading the file) — with the stored feedback on those traces (`POST /v1/tandem/feedback`) merged with
  * `feedbackFile` (a feedback JSONL; its scores win). Errors: `Error` with a one-line message for a
  * missing database or an unreadable feedback file.
  */
-export function exportFromTraceDb(options: { db?: string; model?: string; feedbackFile?: string } & ExportOptions): ExportResult {
+export function exportFromTraceDb(options: { db?: string; model?: string; key?: string; feedbackFile?: string } & ExportOptions): ExportResult {
   const path = resolve(options.db ?? ".tandem/traces.sqlite");
   if (!existsSync(path)) throw new Error(`No trace database at ${path} (start 'tandem serve' and send requests, or pass --db)`);
   let fromFile: Map<string, number> | undefined;
@@ -86,8 +89,9 @@ export function exportFromTraceDb(options: { db?: string; model?: string; feedba
   }
   const store = openTraceStore(path);
   try {
-    const feedback = new Map([...store.feedbackScores(), ...(fromFile ?? [])]);
-    const traces = store.list({ limit: Math.max(1, store.count()), model: options.model }).reverse(); // oldest first
+    const scope = { key: options.key };
+    const feedback = new Map([...store.feedbackScores(scope), ...(fromFile ?? [])]);
+    const traces = store.list({ limit: Math.max(1, store.count(scope)), model: options.model, ...scope }).reverse(); // oldest first
     return exportTraces(traces, { format: options.format, feedback, weak: options.weak, strong: options.strong });
   } finally {
     store.close();

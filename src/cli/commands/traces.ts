@@ -1,4 +1,7 @@
-/** `tandem traces`: lists recent traced requests with their decision path. */
+/**
+ * `tandem traces`: lists recent traced requests with their decision path. It reads the database
+ * file directly, as the operator: every key's traces, or one key's with `--key NAME`.
+ */
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,8 +16,9 @@ export function register(program: Command): Command {
     .option("--db <file>", "trace database", ".tandem/traces.sqlite")
     .option("--limit <n>", "how many", intOption, 20)
     .option("--model <name>", "only requests for this model or strategy")
+    .option("--key <name>", "only requests made with this gateway API key (its name in auth.keys)")
     .option("--json", "print JSON lines")
-    .action((o: { db: string; limit: number; model?: string; json?: boolean }) => {
+    .action((o: { db: string; limit: number; model?: string; key?: string; json?: boolean }) => {
       const path = resolve(o.db);
       if (!existsSync(path)) {
         console.error(`No trace database at ${path} (start 'tandem serve' and send requests, or pass --db)`);
@@ -23,16 +27,16 @@ export function register(program: Command): Command {
       }
       const store = openTraceStore(path);
       try {
-        const rows = store.list({ limit: o.limit, model: o.model });
+        const rows = store.list({ limit: o.limit, model: o.model, key: o.key });
         if (o.json) {
           for (const t of rows) console.log(JSON.stringify(t));
           return;
         }
-        console.log(`${store.count()} traces in ${path}; latest ${rows.length}:`);
+        console.log(`${store.count({ key: o.key })} traces${o.key === undefined ? "" : ` of key '${o.key}'`} in ${path}; latest ${rows.length}:`);
         for (const t of rows) {
           const when = new Date(t.createdAt).toISOString().replace("T", " ").slice(0, 19);
           const outcome = t.status === 200 ? `served by ${t.servedBy}${t.escalated ? " (escalated)" : ""}` : `${t.status} ${t.error}`;
-          console.log(`${when}  ${t.model.padEnd(10)} ${outcome.padEnd(32)} $${t.costUsd.toExponential(2)} (strong-only $${t.strongOnlyCostUsd.toExponential(2)})  ${t.latencyMs.toFixed(0)} ms  ${t.promptTokens}+${t.completionTokens} tok`);
+          console.log(`${when}  ${t.key === undefined ? "" : `[${t.key}] `}${t.model.padEnd(10)} ${outcome.padEnd(32)} $${t.costUsd.toExponential(2)} (strong-only $${t.strongOnlyCostUsd.toExponential(2)})  ${t.latencyMs.toFixed(0)} ms  ${t.promptTokens}+${t.completionTokens} tok`);
           for (const d of t.decisions) console.log(`    ${d.strategy} ${d.name}: ${d.reason}`);
         }
       } finally {
