@@ -6,6 +6,8 @@
  * (the Vercel AI SDK's convention).
  */
 
+import type { ModelCall } from "./model.js";
+
 const MARKER = Symbol.for("tandem.error");
 
 /** Each error code with its HTTP status and OpenAI error `type`. */
@@ -50,14 +52,22 @@ export class TandemError extends Error {
   readonly type: string;
   /** The request field at fault, when there is one (OpenAI `param`). */
   readonly param: string | null;
+  /**
+   * Model calls made (and paid for) before the failure, including the partial call that failed
+   * (its tokens = what the upstream reported, else what was counted from the streamed text).
+   * Set by providers and strategies so the gateway can charge what was generated on an abort,
+   * timeout or error; `undefined` when nobody knew (the gateway then estimates).
+   */
+  calls?: ModelCall[];
 
-  constructor(code: ErrorCode, message: string, options: { param?: string | null; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { param?: string | null; cause?: unknown; calls?: ModelCall[] } = {}) {
     super(message, { cause: options.cause });
     this.name = "TandemError";
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.type = ERROR_CODES[code].type;
     this.param = options.param ?? null;
+    if (options.calls) this.calls = options.calls;
   }
 
   /** True for any TandemError, even one created by another copy of this package. */
@@ -85,4 +95,13 @@ export function toTandemError(error: unknown, fallback: ErrorCode = "internal_er
   }
   if (name === "AbortError") return new TandemError("aborted", message || "Request aborted", { cause: error });
   return new TandemError(fallback, message, { cause: error });
+}
+
+/**
+ * Records on `error` the paid `calls` made before it (prepended to any it already carries) and
+ * returns it. Used by providers and strategies on the way up, so the gateway can charge them.
+ */
+export function withCalls(error: TandemError, calls: readonly ModelCall[]): TandemError {
+  if (calls.length) error.calls = [...calls, ...(error.calls ?? [])];
+  return error;
 }

@@ -46,6 +46,8 @@ export interface BuiltPolicy {
   traces?: TraceStore;
   /** API keys, budgets and rate limits, when the policy has `auth`. */
   keys?: KeyRing;
+  /** Names (models and strategies) whose strategy tree contains a `privacy` strategy: their traces never hold plaintext by default. */
+  privateModels: Set<string>;
   sidecars: Sidecar[];
   /** Closes models, sidecars and the trace store. */
   close(): Promise<void>;
@@ -139,7 +141,7 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       keys = new KeyRing(
         policy.auth.keys,
         redis
-          ? { ledger: redisSpendLedger(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }), limiter: redisRateLimiter(redis) }
+          ? { ledger: redisSpendLedger(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }), limiter: redisRateLimiter(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }) }
           : { ledger: openSpendLedger(options.ledgerPath ?? at(policy.auth.ledger)), limiter: localRateLimiter() },
       );
     }
@@ -150,11 +152,35 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       if (!m) throw new TandemError("invalid_policy", `expose: unknown model or strategy '${name}'`);
       served.set(name, m);
     }
-    return { policy, all, served, traces, keys, sidecars, close };
+    return { policy, all, served, traces, keys, sidecars, close, privateModels: privateModelsOf(policy) };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * The names of `policy` whose strategy tree contains a `privacy` strategy (directly or through
+ * the strategies they reference, at any depth).
+ */
+export function privateModelsOf(policy: Policy): Set<string> {
+  const memo = new Map<string, boolean>();
+  const refsOf = (spec: unknown): string[] => {
+    if (typeof spec === "string") return [spec];
+    if (Array.isArray(spec)) return spec.flatMap(refsOf);
+    if (spec && typeof spec === "object") return Object.values(spec).flatMap(refsOf);
+    return [];
+  };
+  const isPrivate = (name: string): boolean => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const spec = policy.strategies[name];
+    memo.set(name, false); // cycles are rejected by the builder; this only stops the walk
+    const result = spec !== undefined && (spec.kind === "privacy" || refsOf(spec).some((r) => r !== name && policy.strategies[r] !== undefined && isPrivate(r)));
+    memo.set(name, result);
+    return result;
+  };
+  return new Set(Object.keys(policy.strategies).filter(isPrivate));
 }
 
 /** Reads, validates and builds a policy file; relative paths resolve against its directory. */

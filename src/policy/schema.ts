@@ -232,7 +232,17 @@ export const policySchema = z
     traces: z
       .union([
         z.literal(false),
-        z.object({ path: z.string().default(".tandem/traces.sqlite"), storeContent: z.boolean().default(true) }).strict(),
+        z
+          .object({
+            path: z.string().default(".tandem/traces.sqlite"),
+            storeContent: z.boolean().default(true),
+            /**
+             * Content of traces for names served through a `privacy` strategy: what the cloud saw
+             * (placeholders, default), plaintext (explicit opt-in), or none.
+             */
+            privateContent: z.enum(["redacted", "plain", "none"]).default("redacted"),
+          })
+          .strict(),
       ])
       .prefault({}),
     models: z.record(name, modelSpecSchema).refine((m) => Object.keys(m).length > 0, "at least one model is required"),
@@ -251,13 +261,25 @@ export const policySchema = z
                 budgetUsd: z.number().min(0).optional(),
                 requestsPerMinute: z.number().int().min(1).optional(),
                 tokensPerMinute: z.number().int().min(1).optional(),
+                /** Most completion tokens one request of this key may ask for (larger asks are clamped); also what budgets and token limits reserve when the client sends no max_tokens. */
+                maxTokens: z.number().int().min(1).optional(),
                 models: z.array(name).optional(),
+                /** Admin key: sees every key's traces (dashboard, feedback) — a normal key sees only its own. */
+                admin: z.boolean().optional(),
               })
               .strict(),
           )
-          .min(1),
+          .min(1)
+          // traces, budgets and rate limits are kept per key *name*: two keys sharing one would share them
+          .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, "key names must be unique"),
         /** Spend ledger (SQLite), so budgets survive restarts. */
         ledger: z.string().default(".tandem/spend.sqlite"),
+        /**
+         * Who may read `GET /metrics`: "open" (default: anyone, as Prometheus scrapers expect;
+         * the metrics are gateway-wide counts with no key names and no content), "key" (any valid
+         * key, `Authorization: Bearer`), "admin" (admin keys only).
+         */
+        metrics: z.enum(["open", "key", "admin"]).default("open"),
       })
       .strict()
       .optional(),

@@ -4,10 +4,16 @@
  *
  * Retries with exponential backoff on connection errors, 408/409/429 and 5xx are the SDK's own
  * (`maxRetries`); the timeout is per attempt (`timeoutMs`).
+ *
+ * A stream is complete only when the upstream sent a `finish_reason`: one that ends without it
+ * (a clean close after some chunks, or a 200 with no events) is `upstream_error` (truncated).
+ * Failed calls that the upstream may bill carry their partial usage as `TandemError.calls`
+ * (see {@link partialCall}), so the gateway can charge what was generated.
  */
+import { countTokens } from "gpt-tokenizer";
 import OpenAI from "openai";
 import { TandemError } from "../core/errors.js";
-import { leafInfo, type GenerateRequest, type GenerateResult, type Model, type ModelLocation, type Price, type StreamPart } from "../core/model.js";
+import { costOf, leafInfo, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type ModelLocation, type Price, type StreamPart, type TokenUsage } from "../core/model.js";
 import type { ChatToolCall, FinishReason, TokenLogprob } from "../core/wire.js";
 
 /** Options of {@link openaiCompatible}. */
@@ -35,7 +41,11 @@ export interface OpenAICompatibleOptions {
 /**
  * Creates a remote model. Errors: `upstream_timeout` (504) when an attempt times out after the
  * retries; `upstream_error` (502) for connection failures, upstream HTTP errors and broken
- * streams — the message names the upstream status; `aborted` when `signal` fires.
+ * streams — the message names the upstream status — and for streams that end without a
+ * `finish_reason` (truncated); `aborted` when `signal` fires. Errors after the upstream accepted
+ * the request (a timeout or abort of a sent request, any failure once a stream was open) carry
+ * the partial call in `calls`: the upstream's usage when it arrived, else the prompt and the
+ * streamed text counted with the o200k tokenizer (at least one token per content chunk).
  */
 export function openaiCompatible(options: OpenAICompatibleOptions): Model {
   const id = options.id ?? options.model;
@@ -88,14 +98,19 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
     try {
       completion = await client.chat.completions.create({ ...body(request), stream: false }, { signal });
     } catch (error) {
-      throw mapError(error, signal);
+      const e = mapError(error, signal);
+      // a sent request that timed out or was abandoned: the upstream read (and bills) the prompt at least
+      if (e.code === "aborted" || e.code === "upstream_timeout") {
+        e.calls = [partialCall({ id, location, price }, { promptTokens: promptTokensOf(request), completionTokens: 0 }, performance.now() - started, e)];
+      }
+      throw e;
     }
     const choice = completion.choices?.[0];
     if (!choice) throw new TandemError("upstream_error", `Upstream model '${id}' returned no choices`);
     const text = choice.message?.content ?? "";
     const usage = {
-      promptTokens: completion.usage?.prompt_tokens ?? estimateTokens(JSON.stringify(request.messages)),
-      completionTokens: completion.usage?.completion_tokens ?? estimateTokens(text),
+      promptTokens: completion.usage?.prompt_tokens ?? promptTokensOf(request),
+      completionTokens: completion.usage?.completion_tokens ?? countTokens(text),
     };
     const toolCalls = (choice.message?.tool_calls as ChatToolCall[] | undefined)?.filter((c) => c.type === "function");
     return {
@@ -111,15 +126,24 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
   async function* stream(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<StreamPart> {
     const started = performance.now();
     let text = "";
-    let finish: FinishReason = "stop";
-    let usage: { promptTokens: number; completionTokens: number } | undefined;
+    let finish: FinishReason | undefined;
+    let usage: TokenUsage | undefined;
+    let opened = false;
+    let deltas = 0;
     const logprobs: TokenLogprob[] = [];
     const calls = new Map<number, ChatToolCall>();
+    /** What the upstream generated so far: its usage when it arrived, else counted from the stream. */
+    const generated = (): TokenUsage => {
+      if (usage) return usage;
+      const args = [...calls.values()].map((c) => c.function.name + c.function.arguments).join("");
+      return { promptTokens: promptTokensOf(request), completionTokens: Math.max(countTokens(text + args), deltas) };
+    };
     try {
       const chunks = await client.chat.completions.create(
         { ...body(request), stream: true, stream_options: { include_usage: true } },
         { signal },
       );
+      opened = true;
       for await (const chunk of chunks) {
         if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
         const choice = chunk.choices?.[0];
@@ -127,6 +151,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
         const delta = choice.delta ?? {};
         const lps = (choice.logprobs?.content as TokenLogprob[] | null | undefined) ?? undefined;
         if (lps) logprobs.push(...lps);
+        if (delta.content || delta.tool_calls?.length) deltas++;
         if (delta.content) {
           text += delta.content;
           yield { type: "text", text: delta.content, logprobs: lps };
@@ -143,10 +168,14 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
       }
       // the SDK ends an aborted stream quietly: an abort must not pass for a finished answer
       if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+      // nor may a truncated one (a clean close before any finish_reason, or no events at all)
+      if (finish === undefined) throw new TandemError("upstream_error", `Upstream model '${id}' stream ended without finish_reason (truncated)`);
     } catch (error) {
-      throw mapError(error, signal);
+      const e = mapError(error, signal);
+      if (opened) e.calls = [partialCall({ id, location, price }, generated(), performance.now() - started, e)];
+      throw e;
     }
-    const finalUsage = usage ?? { promptTokens: estimateTokens(JSON.stringify(request.messages)), completionTokens: estimateTokens(text) };
+    const finalUsage = generated();
     const toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
     yield {
       type: "finish",
@@ -168,7 +197,17 @@ function normalizeFinish(reason: string | null | undefined): FinishReason {
   return reason === "length" || reason === "tool_calls" || reason === "content_filter" ? reason : reason === "function_call" ? "tool_calls" : "stop";
 }
 
-/** Rough token count (4 characters per token) for upstreams that report no usage. */
-function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+/**
+ * Prompt tokens of `request` counted with the o200k tokenizer (GPT-4o/GPT-5 family) over its
+ * messages and tools as JSON — a slight over-count (JSON punctuation) that stands in for the
+ * per-message overhead, for upstreams that report no usage. Other model families' tokenizers
+ * differ by a few tens of percent.
+ */
+function promptTokensOf(request: GenerateRequest): number {
+  return countTokens(JSON.stringify(request.messages)) + (request.tools?.length ? countTokens(JSON.stringify(request.tools)) : 0);
+}
+
+/** The paid part of a failed call, as a {@link ModelCall} (USD at `model.price`; `error` = the failure). */
+function partialCall(model: { id: string; location: ModelLocation; price: Price }, usage: TokenUsage, latencyMs: number, error: TandemError): ModelCall {
+  return { model: model.id, location: model.location, ...usage, costUsd: costOf(model.price, usage), latencyMs, error: error.message };
 }

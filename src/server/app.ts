@@ -10,17 +10,19 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { stream as honoStream } from "hono/streaming";
+import { countTokens } from "gpt-tokenizer";
 import { randomUUID } from "node:crypto";
 import { TandemError, toTandemError } from "../core/errors.js";
-import type { GenerateRequest, GenerateResult, Model, StreamPart } from "../core/model.js";
+import { costOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
 import type { ChatCompletionRequest } from "../core/wire.js";
 import type { Trace, TraceStore } from "../store/traces.js";
-import type { Admission, ApiKeySpec, KeyRing } from "./auth.js";
+import { admittedMaxTokens, DEFAULT_MAX_TOKENS, traceScopeOf, type Admission, type ApiKeySpec, type KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
 import { emitRequestSpan } from "./otel.js";
 import { chunk, completionBody, tandemField, tandemHeaders } from "./openai-format.js";
 import { parseChatCompletionRequest, parseFeedbackRequest } from "./schema.js";
+import { traceContent, type PrivateContentMode } from "./trace-content.js";
 
 /** Options of {@link createGatewayApp}. */
 export interface GatewayOptions {
@@ -36,8 +38,26 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** Name reported by `/health`. */
   name?: string;
-  /** API keys, budgets and rate limits; none = open gateway. */
+  /**
+   * API keys, budgets and rate limits; none = open gateway. With keys, every trace records its
+   * key's name and each key sees only its own traces (dashboard data, feedback); admin keys see all.
+   */
   keys?: KeyRing;
+  /**
+   * Who may read `GET /metrics` when `keys` is set (policy `auth.metrics`): "open" (default),
+   * "key" (any valid key, else 401) or "admin" (admin keys only: 401 without a valid key, 403 for
+   * a normal one). Ignored on an open gateway.
+   */
+  metricsAuth?: "open" | "key" | "admin";
+  /**
+   * Served names whose strategy tree contains a `privacy` strategy (`BuiltPolicy.privateModels`).
+   * Their traces store what the cloud saw (placeholders), never the private values — or per
+   * `privateContent`. A name whose answer carries a privacy decision is treated as private even
+   * when not listed (see trace-content.ts).
+   */
+  privateModels?: ReadonlySet<string>;
+  /** Trace content of private models (policy `traces.privateContent`). @default "redacted" */
+  privateContent?: PrivateContentMode;
 }
 
 /** The app's per-request variables: the caller's key, authenticated once by the `/v1/*` middleware. */
@@ -52,8 +72,13 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
   const started = Date.now();
 
   const errorResponse = (c: Context, error: TandemError) => c.json(error.toJSON(), error.status as 400);
+  const privateModels = new Set(options.privateModels ?? []);
   /** Writes a trace (a failed write is logged, never fatal) and counts it in the metrics. */
-  const record = (t: Trace, c: Context) => {
+  const record = (traced: Trace, c: Context) => {
+    // private models: what the cloud saw, never the private values (trace-content.ts)
+    const content = traceContent({ isPrivate: privateModels.has(traced.model), mode: options.privateContent, messages: traced.messages, responseText: traced.responseText, decisions: traced.decisions });
+    if (!privateModels.has(traced.model) && traced.decisions.some((d) => d.cloudView)) privateModels.add(traced.model);
+    const t: Trace = { ...traced, messages: content.messages, responseText: content.responseText, decisions: content.decisions };
     try {
       options.traces?.record(t);
     } catch (error) {
@@ -64,12 +89,23 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
     emitRequestSpan(t, c.req.header());
   };
 
+  /** The caller's key when the request carries a valid one, else undefined (never throws). */
+  const callerKey = (c: Context): ApiKeySpec | undefined => {
+    try {
+      return options.keys?.authenticate(c.req.header("authorization"));
+    } catch {
+      return undefined;
+    }
+  };
+
   app.onError((error, c) => errorResponse(c, toTandemError(error)));
   app.notFound((c) => errorResponse(c, new TandemError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
 
-  app.get("/health", (c) =>
-    c.json({ status: "ok", name: options.name ?? "tandem", uptime_s: Math.round((Date.now() - started) / 1000), models: [...options.models.keys()] }),
-  );
+  app.get("/health", (c) => {
+    // With keys, an anonymous caller (no valid key) learns only that the service is up.
+    if (options.keys && !callerKey(c)) return c.json({ status: "ok" });
+    return c.json({ status: "ok", name: options.name ?? "tandem", uptime_s: Math.round((Date.now() - started) / 1000), models: [...options.models.keys()] });
+  });
 
   app.use("/v1/*", async (c, next) => {
     if (options.keys) c.set("apiKey", options.keys.authenticate(c.req.header("authorization")));
@@ -107,9 +143,10 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
         throw new TandemError("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
       }
       const feedback = parseFeedbackRequest(json);
-      if (!options.traces.get(feedback.traceId)) throw new TandemError("not_found", `No trace '${feedback.traceId}'`, { param: "trace_id" });
-      const key = c.get("apiKey")?.name;
-      options.traces.addFeedback({ ...feedback, key, createdAt: Date.now() });
+      const spec = c.get("apiKey");
+      // One scoped statement: a trace of another key answers exactly like a missing one (same 404, same path).
+      const stored = options.traces.addFeedback({ ...feedback, key: spec?.name, createdAt: Date.now() }, traceScopeOf(spec));
+      if (!stored) throw new TandemError("not_found", "No trace with this trace_id", { param: "trace_id" });
       metrics.observeFeedback(feedback.score);
       return c.json({ object: "tandem.feedback", trace_id: feedback.traceId, score: feedback.score, recorded: true });
     },
@@ -117,7 +154,14 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
 
   mountDashboard(app, { traces: options.traces, name: options.name, keys: options.keys });
 
-  app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }));
+  app.get("/metrics", async (c) => {
+    const rule = options.keys ? (options.metricsAuth ?? "open") : "open";
+    if (rule !== "open") {
+      const spec = options.keys!.authenticate(c.req.header("authorization")); // 401 through the app's error handler
+      if (rule === "admin" && !spec.admin) throw new TandemError("permission_denied", `Key '${spec.name}' may not read /metrics (admin keys only)`);
+    }
+    return c.text(await metrics.render(), 200, { "content-type": metrics.contentType });
+  });
 
   app.post(
     "/v1/chat/completions",
@@ -125,7 +169,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
       maxSize: maxBodyBytes,
       onError: (c) => {
         const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
-        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message }, c);
+        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message, key: c.get("apiKey")?.name }, c);
         return errorResponse(c, e);
       },
     }),
@@ -142,6 +186,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
           stream: requested?.stream === true,
           latencyMs: performance.now() - t0,
           messages: requested?.messages,
+          key: c.get("apiKey")?.name,
           ...partial,
         }, c);
       const fail = (error: unknown) => {
@@ -175,14 +220,49 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
       let admission: Admission | undefined;
       const spec = c.get("apiKey");
       if (options.keys && spec) {
+        // what is reserved is what is sent: the upstream may not generate past the admitted max_tokens
+        request.maxTokens = admittedMaxTokens(spec, request.maxTokens);
         try {
-          admission = await options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? 1024 });
+          admission = await options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS });
         } catch (error) {
           return fail(error);
         }
       }
-      const settle = (result?: GenerateResult) =>
-        void admission?.finish({ costUsd: result?.info.costUsd ?? 0, tokens: result ? result.usage.promptTokens + result.usage.completionTokens : 0 });
+      /** Settles the admission with what the request is charged; a charge past the budget reservation is counted as an overrun. */
+      const settle = (charge: Charge) => {
+        if (!admission) return;
+        if (admission.reservedUsd > 0 && charge.costUsd > admission.reservedUsd * (1 + 1e-9)) {
+          metrics.observeOverrun(requested?.model ?? "", charge.costUsd - admission.reservedUsd);
+          console.warn(`tandem: request ${traceId} of key '${admission.key}' cost $${charge.costUsd} > its reservation $${admission.reservedUsd} (upstream ignored max_tokens?)`);
+        }
+        void admission.finish({ costUsd: charge.costUsd, tokens: charge.promptTokens + charge.completionTokens });
+      };
+      /**
+       * What a failed request is charged: the calls the error carries (providers and strategies
+       * attach what was generated), else — once a stream was open — the streamed text counted with
+       * the o200k tokenizer (at least one token per chunk) plus the prompt, at the requested
+       * model's price (a strategy's price is its strong path's: an upper bound); else nothing.
+       */
+      const chargeOfFailure = (error: unknown, streamed?: { text: string; parts: number }): Charge => {
+        const calls = TandemError.isInstance(error) ? error.calls : undefined;
+        if (calls?.length) return chargeOfCalls(calls);
+        if (!streamed) return NO_CHARGE;
+        const usage = { promptTokens: countTokens(JSON.stringify(request.messages)), completionTokens: Math.max(countTokens(streamed.text), streamed.parts) };
+        const costUsd = costOf(model.price, usage);
+        const message = TandemError.isInstance(error) ? error.message : "stream ended early";
+        return { ...usage, costUsd, calls: [{ model: model.id, location: model.location, role: "partial-estimate", ...usage, costUsd, latencyMs: performance.now() - t0, error: message }] };
+      };
+      /** Trace fields of a charge on a failed request. */
+      const charged = (charge: Charge): Partial<Trace> =>
+        charge.calls.length ? { costUsd: charge.costUsd, promptTokens: charge.promptTokens, completionTokens: charge.completionTokens, calls: charge.calls } : {};
+      /** Charges, traces and answers a request that failed before a 200 was sent. */
+      const failCharged = (error: unknown) => {
+        const charge = chargeOfFailure(error);
+        settle(charge);
+        const e = asTimeout(error);
+        trace({ status: e.status, error: e.code, errorMessage: e.message, ...charged(charge) });
+        return errorResponse(c, e);
+      };
       // One controller per request, released when the request ends (a pending AbortSignal.timeout
       // would keep every request's signal graph alive for the whole timeout).
       const controller = new AbortController();
@@ -210,12 +290,11 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
         try {
           result = await model.generate(request, signal);
         } catch (error) {
-          settle();
-          return fail(asTimeout(error));
+          return failCharged(error);
         } finally {
           release();
         }
-        settle(result);
+        settle(chargeOfResult(result));
         const latency = performance.now() - t0;
         const field = tandemField(traceId, name, result.info, latency);
         trace(successTrace(result, latency));
@@ -229,8 +308,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
         first = await iterator.next();
       } catch (error) {
         release();
-        settle();
-        return fail(asTimeout(error));
+        return failCharged(error);
       }
       const includeUsage = requested.stream_options?.include_usage === true;
       c.header("content-type", "text/event-stream; charset=utf-8");
@@ -240,12 +318,14 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
       return honoStream(c, async (out) => {
         const send = (data: unknown) => out.write(`data: ${JSON.stringify(data)}\n\n`);
         let text = "";
+        let parts = 0;
         let finished = false;
         try {
           await send(chunk(traceId, created, name, { role: "assistant", content: "" }));
           let next = first;
           while (!next.done) {
             const part = next.value;
+            if (part.type !== "finish") parts++;
             if (part.type === "text") {
               text += part.text;
               await send(chunk(traceId, created, name, { content: part.text }, null, request.logprobs ? part.logprobs : undefined));
@@ -267,7 +347,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
                 });
               }
               trace(successTrace(result, latency, text));
-              settle(result);
+              settle(chargeOfResult(result));
               finished = true;
             }
             next = await iterator.next();
@@ -277,8 +357,10 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
         } catch (error) {
           const e = c.req.raw.signal.aborted ? new TandemError("aborted", "Client disconnected") : asTimeout(error);
           if (!finished) {
-            settle();
-            trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text });
+            // what was generated is paid for, whether the client left, the clock ran out or the upstream broke
+            const charge = chargeOfFailure(error, { text, parts });
+            settle(charge);
+            trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text, ...charged(charge) });
           }
           if (!c.req.raw.signal.aborted) {
             await send(e.toJSON()).catch(() => {});
@@ -292,6 +374,37 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
   );
 
   return { app, metrics };
+}
+
+/** What one request is charged: USD and tokens over all its model calls. */
+interface Charge {
+  /** USD. */
+  costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** The calls charged (empty: nothing). */
+  calls: ModelCall[];
+}
+
+const NO_CHARGE: Charge = { costUsd: 0, promptTokens: 0, completionTokens: 0, calls: [] };
+
+function chargeOfCalls(calls: ModelCall[]): Charge {
+  let costUsd = 0;
+  let promptTokens = 0;
+  let completionTokens = 0;
+  for (const call of calls) {
+    costUsd += call.costUsd;
+    promptTokens += call.promptTokens;
+    completionTokens += call.completionTokens;
+  }
+  return { costUsd, promptTokens, completionTokens, calls };
+}
+
+/** The charge of an answered request: its cost, and the tokens of every call (for the token limit). */
+function chargeOfResult(result: GenerateResult): Charge {
+  const calls = result.info.calls;
+  if (!calls.length) return { costUsd: result.info.costUsd, ...result.usage, calls };
+  return { ...chargeOfCalls(calls), costUsd: result.info.costUsd };
 }
 
 function newTraceId(): string {

@@ -5,9 +5,15 @@
  * - Budgets are enforced by reservation in a {@link SpendLedger}: a request reserves its
  *   worst-case cost (the model's price × (prompt tokens estimated at 1 per 3 characters +
  *   max_tokens)), and settles its actual cost when it ends — so concurrent requests cannot
- *   overshoot the budget by more than one estimate's error.
- * - Rate limits are sliding 60-second windows per key: requests are counted when admitted, tokens
- *   when requests finish (a request is refused once the window's tokens reach the limit).
+ *   overshoot the budget by more than one estimate's error. The max_tokens reserved is the one
+ *   sent upstream ({@link admittedMaxTokens}: the client's, clamped to the key's `maxTokens`,
+ *   else the key's cap, else {@link DEFAULT_MAX_TOKENS}), so an honest upstream cannot generate
+ *   past what was reserved. An upstream that ignores max_tokens is charged what it reports (the
+ *   ledger records the truth) and the excess is counted as an overrun in the metrics.
+ * - Rate limits are sliding 60-second windows per key: requests are counted when admitted;
+ *   tokens are reserved when admitted (prompt estimate + max_tokens; refused when the window's
+ *   tokens + those in flight + this reservation would pass the limit) and settled to the actual
+ *   tokens when the request ends.
  * - Both live in {@link LimitStores}: this process (SQLite ledger + memory) by default, or Redis
  *   when the policy names one (`state.redis`), so several replicas enforce one budget.
  *
@@ -31,10 +37,26 @@ export interface ApiKeySpec {
   budgetUsd?: number;
   /** Requests per rolling minute. */
   requestsPerMinute?: number;
-  /** Completion + prompt tokens per rolling minute (counted when requests finish). */
+  /** Completion + prompt tokens per rolling minute (reserved when admitted, settled to the actual count when requests finish). */
   tokensPerMinute?: number;
+  /** Most completion tokens one request may ask for (larger asks are clamped to it); the default max_tokens of this key's requests. */
+  maxTokens?: number;
   /** Model names this key may call (default: all). */
   models?: string[];
+  /**
+   * Admin key: sees every key's traces (dashboard data, feedback on any trace) and may read
+   * `/metrics` under `auth.metrics: admin`. Default false: a key sees only its own traces.
+   */
+  admin?: boolean;
+}
+
+/**
+ * The trace scope of a caller (see `TraceScope` in src/store/traces.ts): `{ key: name }` for a
+ * normal key, `{}` (every trace) for an admin key or an open gateway (`spec` undefined — only
+ * pass undefined when the gateway has no keys).
+ */
+export function traceScopeOf(spec: ApiKeySpec | undefined): { key?: string } {
+  return spec && !spec.admin ? { key: spec.name } : {};
 }
 
 /** `sha256:<hex>` of a key. */
@@ -42,9 +64,29 @@ export function hashApiKey(key: string): string {
   return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
 }
 
+/** Completion tokens reserved (and sent upstream) for a request without max_tokens, when its key has a budget or a token limit and no `maxTokens`. */
+export const DEFAULT_MAX_TOKENS = 1024;
+
+/**
+ * The max_tokens to send upstream for a request of `spec` that asked for `requested` (undefined
+ * = not given): the ask clamped to the key's `maxTokens`; without an ask, the key's `maxTokens`,
+ * else {@link DEFAULT_MAX_TOKENS} when the key has a budget or a token limit (what is reserved
+ * must be what bounds the upstream); else `requested` (nothing reserved, nothing to bound).
+ */
+export function admittedMaxTokens(spec: ApiKeySpec, requested: number | undefined): number | undefined {
+  const cap = spec.maxTokens;
+  if (requested !== undefined) return cap !== undefined ? Math.min(requested, cap) : requested;
+  if (cap !== undefined) return cap;
+  return spec.budgetUsd !== undefined || spec.tokensPerMinute !== undefined ? DEFAULT_MAX_TOKENS : undefined;
+}
+
 /** An admitted request: call `finish` with its actual cost and tokens, exactly once. */
 export interface Admission {
   key: string;
+  /** USD reserved against the budget (0 without one): the admitted worst case. */
+  reservedUsd: number;
+  /** Tokens reserved against the tokens-per-minute limit (0 without one). */
+  reservedTokens: number;
   /** Settles the reservation and counts the tokens; never throws (a store failure is logged). */
   finish(actual: { costUsd: number; tokens: number }): Promise<void>;
 }
@@ -89,19 +131,31 @@ export class KeyRing {
   async admit(spec: ApiKeySpec, model: string, price: Price, estimate: { promptChars: number; maxTokens: number }): Promise<Admission> {
     if (spec.models && !spec.models.includes(model)) throw new TandemError("permission_denied", `Key '${spec.name}' may not use model '${model}'`, { param: "model" });
     return unavailableAsOverloaded(async () => {
-      if (spec.tokensPerMinute !== undefined) {
-        const used = await this.limiter.tokensInWindow(spec.name, WINDOW_MS);
-        if (used >= spec.tokensPerMinute) throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.tokensPerMinute} tokens per minute reached for key '${spec.name}'`);
-      }
+      const promptTokens = Math.ceil(estimate.promptChars / 3);
       if (spec.requestsPerMinute !== undefined && !(await this.limiter.admitRequest(spec.name, spec.requestsPerMinute, WINDOW_MS))) {
         throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.requestsPerMinute} requests per minute reached for key '${spec.name}'`);
+      }
+      let reservedTokens = 0;
+      let tokenReservation: string | undefined;
+      if (spec.tokensPerMinute !== undefined) {
+        reservedTokens = promptTokens + estimate.maxTokens;
+        tokenReservation = await this.limiter.reserveTokens(spec.name, reservedTokens, spec.tokensPerMinute, WINDOW_MS);
+        if (tokenReservation === undefined) {
+          throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.tokensPerMinute} tokens per minute reached for key '${spec.name}' (this request reserves up to ${reservedTokens} tokens)`);
+        }
       }
       let reserved = 0;
       let reservation: string | undefined;
       if (spec.budgetUsd !== undefined) {
-        reserved = costOf(price, { promptTokens: Math.ceil(estimate.promptChars / 3), completionTokens: estimate.maxTokens });
-        reservation = await this.ledger.reserve(spec.name, reserved, spec.budgetUsd);
+        reserved = costOf(price, { promptTokens, completionTokens: estimate.maxTokens });
+        try {
+          reservation = await this.ledger.reserve(spec.name, reserved, spec.budgetUsd);
+        } catch (error) {
+          if (tokenReservation !== undefined) await this.limiter.settleTokens(spec.name, tokenReservation, 0).catch(() => {});
+          throw error;
+        }
         if (reservation === undefined) {
+          if (tokenReservation !== undefined) await this.limiter.settleTokens(spec.name, tokenReservation, 0);
           const s = await this.ledger.state(spec.name);
           throw new TandemError(
             "budget_exceeded",
@@ -112,12 +166,14 @@ export class KeyRing {
       let done = false;
       return {
         key: spec.name,
+        reservedUsd: reserved,
+        reservedTokens,
         finish: async (actual) => {
           if (done) return;
           done = true;
           try {
             if (reservation !== undefined) await this.ledger.settle(spec.name, reservation, reserved, actual.costUsd);
-            if (spec.tokensPerMinute !== undefined && actual.tokens > 0) await this.limiter.addTokens(spec.name, actual.tokens);
+            if (tokenReservation !== undefined) await this.limiter.settleTokens(spec.name, tokenReservation, actual.tokens);
           } catch (error) {
             console.error(`tandem: could not settle spend of key '${spec.name}': ${(error as Error).message}`);
           }

@@ -1,6 +1,9 @@
 /**
  * Prometheus metrics of the gateway (prom-client): requests, latency, tokens, USD cost, USD saved
  * versus the strong model alone, escalations — per requested model (strategy) and serving model.
+ * Tokens and cost count every request that was charged, failed or not (an aborted, timed-out or
+ * broken stream is charged what was generated); savings, escalations and degradations count
+ * answered (200) requests only.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Trace } from "../store/traces.js";
@@ -16,6 +19,8 @@ export class GatewayMetrics {
   private readonly escalations: Counter<"model">;
   private readonly degraded: Counter<"model">;
   private readonly feedback: Counter<"verdict">;
+  private readonly overrun: Counter<"model">;
+  private readonly overruns: Counter<"model">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "tandem_process_" });
@@ -34,6 +39,13 @@ export class GatewayMetrics {
     this.escalations = new Counter({ name: "tandem_escalations_total", help: "Requests escalated to a strong model", labelNames: ["model"], registers });
     this.degraded = new Counter({ name: "tandem_degraded_total", help: "Requests served by a fallback", labelNames: ["model"], registers });
     this.feedback = new Counter({ name: "tandem_feedback_total", help: "User feedback received (score ≥ 0.5 = positive)", labelNames: ["verdict"], registers });
+    this.overrun = new Counter({
+      name: "tandem_reservation_overrun_usd_total",
+      help: "USD charged beyond the budget reservation admitted for the request (an upstream that ignored max_tokens, or a strategy that made more calls than reserved)",
+      labelNames: ["model"],
+      registers,
+    });
+    this.overruns = new Counter({ name: "tandem_reservation_overruns_total", help: "Requests charged more than their budget reservation", labelNames: ["model"], registers });
   }
 
   /** Records one finished request. */
@@ -42,13 +54,21 @@ export class GatewayMetrics {
     const servedBy = t.servedBy ?? "none";
     this.requests.inc({ model, served_by: servedBy, status: String(t.status) });
     this.latency.observe({ model, stream: String(t.stream) }, t.latencyMs / 1000);
-    if (t.status !== 200) return;
+    if (t.status !== 200 && !(t.costUsd > 0 || t.promptTokens > 0 || t.completionTokens > 0)) return;
     this.tokens.inc({ model, served_by: servedBy, kind: "prompt" }, t.promptTokens);
     this.tokens.inc({ model, served_by: servedBy, kind: "completion" }, t.completionTokens);
     this.cost.inc({ model }, t.costUsd);
+    if (t.status !== 200) return;
     this.saved.inc({ model }, Math.max(0, t.strongOnlyCostUsd - t.costUsd));
     if (t.escalated) this.escalations.inc({ model });
     if (t.degraded) this.degraded.inc({ model });
+  }
+
+  /** Records a request charged `usd` (> 0) more than its budget reservation. */
+  observeOverrun(model: string, usd: number): void {
+    if (!(usd > 0)) return;
+    this.overrun.inc({ model: model || "unknown" }, usd);
+    this.overruns.inc({ model: model || "unknown" });
   }
 
   /** Records one feedback score in [0, 1]. */

@@ -1,5 +1,10 @@
 /**
- * Sliding-window rate limits per key (requests and tokens per window). Two implementations share
+ * Sliding-window rate limits per key (requests and tokens per window). Tokens are limited by
+ * *reservation*, like budgets: a request reserves its worst case (prompt estimate + max_tokens)
+ * before it runs — refused when the window's tokens plus the tokens in flight plus its own would
+ * pass the limit — and settles to its actual tokens when it ends, so a concurrent burst cannot
+ * overshoot the limit (only a lone request larger than the limit itself is let through, when
+ * nothing else is counted in the window). Two implementations share
  * the {@link RateLimiter} interface: {@link localRateLimiter} (this process's memory) and the Redis
  * one in `redis/rate-limit.ts` (one limit across gateway replicas).
  */
@@ -15,6 +20,15 @@ export interface RateLimiter {
   tokensInWindow(key: string, windowMs: number): Promise<number>;
   /** Records `tokens` used by `key` now. */
   addTokens(key: string, tokens: number): Promise<void>;
+  /**
+   * Reserves `tokens` for one request of `key` if the tokens of the last `windowMs`, plus those
+   * reserved by requests in flight, plus `tokens` stay ≤ `limit` — or if nothing at all is counted
+   * (so a request larger than the limit can still run alone). Returns the reservation's id, or
+   * `undefined` (refused, nothing reserved). Atomic check-and-reserve.
+   */
+  reserveTokens(key: string, tokens: number, limit: number, windowMs: number): Promise<string | undefined>;
+  /** Releases reservation `id` of `key` and records the `actual` tokens used, now. Idempotent per id. */
+  settleTokens(key: string, id: string, actual: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +40,9 @@ export interface RateLimiter {
 export function localRateLimiter(now: () => number = Date.now): RateLimiter {
   const requests = new Map<string, number[]>();
   const tokens = new Map<string, Map<number, number>>();
+  /** key → reservation id → tokens, for requests in flight (a crash forgets them: the safe direction here). */
+  const inFlight = new Map<string, Map<string, number>>();
+  let nextId = 0;
   // The longest window asked for so far bounds what must be kept.
   let keepMs = 60_000;
   const bucketsOf = (key: string) => {
@@ -58,6 +75,30 @@ export function localRateLimiter(now: () => number = Date.now): RateLimiter {
       const b = bucketsOf(key);
       const second = Math.floor(now() / 1000);
       b.set(second, (b.get(second) ?? 0) + n);
+    },
+    async reserveTokens(key, n, limit, windowMs) {
+      // synchronous from here on: no other request interleaves between the check and the reservation
+      keepMs = Math.max(keepMs, windowMs);
+      const from = Math.floor((now() - windowMs) / 1000);
+      let used = 0;
+      for (const [second, x] of bucketsOf(key)) if (second > from) used += x;
+      let r = inFlight.get(key);
+      if (!r) inFlight.set(key, (r = new Map()));
+      for (const x of r.values()) used += x;
+      if (used > 0 && used + n > limit) return undefined;
+      const id = `r${++nextId}`;
+      r.set(id, n);
+      return id;
+    },
+    async settleTokens(key, id, actual) {
+      const r = inFlight.get(key);
+      if (!r?.delete(id)) return;
+      if (r.size === 0) inFlight.delete(key);
+      if (actual > 0) {
+        const b = bucketsOf(key);
+        const second = Math.floor(now() / 1000);
+        b.set(second, (b.get(second) ?? 0) + actual);
+      }
     },
     async close() {},
   };

@@ -57,7 +57,7 @@ export function register(program: Command): void {
 
       console.log("tandem demo: starting the embedded default policy (edge: stories260K in-process; cloud: tinytales-5M via serve-model)…");
       const built = await loadPolicyFile(defaultPolicyPath(), { tracesPath: resolve(".tandem/demo-traces.sqlite") });
-      const { app } = createGatewayApp({ models: built.served, traces: built.traces });
+      const { app } = createGatewayApp({ models: built.served, traces: built.traces, privateModels: built.privateModels });
       const server = await listen(app, { port: 0 });
       const sidecarURL = built.sidecars[0]?.baseURL;
       console.log(`  model server (sidecar): ${sidecarURL}`);

@@ -22,6 +22,9 @@ export function register(program: Command): void {
         models: built.served,
         traces: built.traces,
         keys: built.keys,
+        metricsAuth: built.policy.auth?.metrics,
+        privateModels: built.privateModels,
+        privateContent: built.policy.traces === false ? undefined : built.policy.traces.privateContent,
         maxBodyBytes: built.policy.server.maxBodyBytes,
         requestTimeoutMs: built.policy.server.requestTimeoutMs,
       });

@@ -181,7 +181,12 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
       );
       let pendingLogprobs: TokenLogprob[] = [];
       for await (const out of iterator) {
-        if (signal?.aborted) throw new TandemError("aborted", "Request aborted");
+        if (signal?.aborted) {
+          // the tokens evaluated so far were paid for (in compute, at this model's price): the gateway charges them
+          const partial = { promptTokens: promptTokens.length, completionTokens: generated.length };
+          const call = { ...leafInfo({ id, location, price }, partial, performance.now() - started).calls[0], error: "Request aborted" };
+          throw new TandemError("aborted", "Request aborted", { calls: [call] });
+        }
         if (endTokens.has(out.token)) {
           finishReason = "stop";
           break;

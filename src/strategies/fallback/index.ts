@@ -25,7 +25,7 @@
  *     answer — at the price of streaming (time to first token = whole answer time).
  *   A primary that already streamed tool-call deltas is never continued: the stream errors.
  */
-import { TandemError, toTandemError, type ErrorCode } from "../../core/errors.js";
+import { TandemError, toTandemError, withCalls, type ErrorCode } from "../../core/errors.js";
 import { combinedLocation, costOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { strategyInfo } from "../info.js";
 import { CircuitBreaker, type Breaker, type BreakerFactory, type CircuitSnapshot } from "./circuit-breaker.js";
@@ -161,7 +161,10 @@ class Attempt {
 
   /** Normalizes a failure; rethrows when the caller aborted (nothing to fall back for). */
   classify(error: unknown): TandemError {
-    if (this.outer?.aborted) throw TandemError.isInstance(error) && error.code === "aborted" ? error : new TandemError("aborted", "Request aborted", { cause: error });
+    if (this.outer?.aborted) {
+      if (TandemError.isInstance(error) && error.code === "aborted") throw error;
+      throw new TandemError("aborted", "Request aborted", { cause: error, calls: TandemError.isInstance(error) ? error.calls : undefined });
+    }
     const reason = this.controller.signal.reason;
     if (this.controller.signal.aborted && TandemError.isInstance(reason)) return reason;
     return toTandemError(error, "upstream_error");
@@ -181,9 +184,18 @@ class Incidents {
   lastError: TandemError | undefined;
   midStream = false;
 
+  /**
+   * Records a failed attempt. The paid part of it is what the error carries (`error.calls`, set
+   * by the provider: the upstream's usage, or tokens counted from the stream), else `usage`.
+   */
   fail(model: Model, role: string, error: TandemError, latencyMs: number, usage = { promptTokens: 0, completionTokens: 0 }): void {
     this.failures++;
     this.lastError = error;
+    if (error.calls?.length) {
+      for (const c of error.calls) this.calls.push({ ...c, role: c.role ? `${role}/${c.role}` : role, error: c.error ?? error.message });
+      error.calls = undefined; // now accounted for here; the error that leaves the strategy carries all of them
+      return;
+    }
     this.calls.push({ model: model.id, location: model.location, role, ...usage, costUsd: costOf(model.price, usage), latencyMs, error: error.message });
   }
 
@@ -270,7 +282,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
   function exhausted(log: Incidents): TandemError {
     const last = log.lastError ?? new TandemError("upstream_error", "no model was called");
     const failures = log.calls.map((c) => `${c.model} (${c.role}): ${c.error}`);
-    return new TandemError(last.code, `fallback '${name}': every model failed — ${[...log.events, ...failures].join("; ")}`, { cause: last });
+    return new TandemError(last.code, `fallback '${name}': every model failed — ${[...log.events, ...failures].join("; ")}`, { cause: last, calls: [...log.calls] });
   }
 
   /**
@@ -297,9 +309,9 @@ export function fallback(options: FallbackOptions): FallbackModel {
         try {
           return { value: await step(model, i, attempt, breaker), index: i };
         } catch (error) {
-          const e = classifyFailure(attempt, error, breaker);
+          const e = classifyFailure(attempt, error, breaker, log);
           log.fail(model, attemptRole(i, a), e, attempt.elapsedMs);
-          if (!fallsBack(e)) throw e;
+          if (!fallsBack(e)) throw withCalls(e, log.calls);
           if (!isTransient(e)) break;
         }
       }
@@ -376,12 +388,13 @@ export function fallback(options: FallbackOptions): FallbackModel {
     } catch (error) {
       if (settled) throw error;
       settled = true;
-      const e = classifyFailure(attempt, error, breaker);
+      const e = classifyFailure(attempt, error, breaker, log);
+      // the provider's count when it attached one (error.calls), else ~4 characters per token
       const partial = { promptTokens: Math.ceil(JSON.stringify(request.messages).length / 4), completionTokens: Math.ceil(text.length / 4) };
       log.fail(model, `${role(index, 1)}-broken-stream`, e, attempt.elapsedMs, partial);
       log.midStream = true;
       void Promise.resolve(iterator.return?.(undefined)).catch(() => {});
-      if (midStream !== "continue" || index === last || toolDeltas || !fallsBack(e)) throw e;
+      if (midStream !== "continue" || index === last || toolDeltas || !fallsBack(e)) throw withCalls(e, log.calls);
       yield { type: "text", text: separator };
       yield* streamFrom(index + 1, request, signal, log, prefix + text + separator);
       return;
@@ -415,15 +428,16 @@ export function fallback(options: FallbackOptions): FallbackModel {
 
 /**
  * Classifies a failed attempt and updates the breaker: failures that count against the upstream
- * trip it, others release the half-open probe. Aborts are rethrown (after releasing the probe).
+ * trip it, others release the half-open probe. Aborts are rethrown (after releasing the probe),
+ * carrying the calls already paid for (`log.calls`, then the aborted call's own).
  */
-function classifyFailure(attempt: Attempt, error: unknown, breaker: Breaker | undefined): TandemError {
+function classifyFailure(attempt: Attempt, error: unknown, breaker: Breaker | undefined, log: Incidents): TandemError {
   let e: TandemError;
   try {
     e = attempt.classify(error);
   } catch (aborted) {
     breaker?.release();
-    throw aborted;
+    throw TandemError.isInstance(aborted) ? withCalls(aborted, log.calls) : aborted;
   }
   if (countsAgainstUpstream(e)) breaker?.onFailure();
   else breaker?.release();
