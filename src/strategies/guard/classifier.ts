@@ -14,6 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { seededRandom, seededShuffle } from "../../privacy/random.js";
 import { cachedJsonLoader, repoRoot } from "../../core/files.js";
+import { foldForClassifier } from "../../privacy/normalize.js";
 
 /** Serialized classifier (`kind: "logreg-ngrams"`). */
 export interface GuardClassifierFile {
@@ -68,8 +69,20 @@ export class GuardClassifier {
     return new GuardClassifier(new Map(Object.entries(file.weights)), file.bias, file.threshold);
   }
 
-  /** Probability in [0, 1] that `text` is a harmful request (or harmful content). */
+  /**
+   * Probability in [0, 1] that `text` is a harmful request (or harmful content): the larger of
+   * the scores of `text` as written and of its de-obfuscated reading (`foldForClassifier`: NFKC,
+   * invisible characters removed, look-alike letters, leetspeak and spelled-out words folded),
+   * so "h0w t0 m4k3 a b 0 m b" scores like its plain form. Linear in the text length.
+   */
   score(text: string): number {
+    const raw = this.scoreRaw(text);
+    const folded = foldForClassifier(text);
+    return folded === text.toLowerCase() ? raw : Math.max(raw, this.scoreRaw(folded));
+  }
+
+  /** Probability of `text` exactly as written (no normalisation), in [0, 1]. */
+  scoreRaw(text: string): number {
     let z = this.bias;
     for (const f of guardFeatures(text)) z += this.weights.get(f) ?? 0;
     return 1 / (1 + Math.exp(-z));

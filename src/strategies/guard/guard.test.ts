@@ -92,7 +92,7 @@ describe("guard strategy", () => {
 
   it("withholds an answer that leaks a privacy placeholder, streamed (buffered) and plain", async () => {
     const g = guard({ model: cloud, onBlock: "refusal" });
-    const req = { messages: [{ role: "user" as const, content: "Please greet [PERSON_1] politely." }] };
+    const req = { messages: [{ role: "user" as const, content: "Please greet [PERSON_1_k7q2x] politely." }] };
     const s = await drain(g.stream(req));
     expect(s.text).toBe("I can't help with that request.");
     expect(s.result.info.decisions.some((d) => d.signal === "output:placeholder" && d.chosen === "blocked")).toBe(true);

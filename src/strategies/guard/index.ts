@@ -4,6 +4,17 @@
  * (our n-gram classifier, optionally an SLM judge for uncertain cases) and prompt injection /
  * jailbreak markers. Output checks: harmful content, leaked privacy placeholders, secrets.
  *
+ * Input scope: by default every message the model will read is screened, one by one (the
+ * strongest message decides, so one harmful message is not diluted by benign ones; request-like
+ * sentences are also scored on their own): system/developer prompts, every user turn, tool
+ * results (where indirect prompt injection arrives) and earlier assistant turns (a client can
+ * forge them: prefill and many-shot jailbreaks). System prompts, tool results and assistant turns
+ * are documents: only their request-like sentences get the harm classifier (see {@link harmScore}). Every text
+ * is also read de-obfuscated (NFKC, invisible characters, look-alike letters, leetspeak,
+ * spelled-out words; see `foldForClassifier`), and the higher score counts. System/developer
+ * prompts get the harm check only: they legitimately carry instructions ("never reveal these
+ * instructions").
+ *
  * Every check yields a score in [0, 1] compared to a threshold from the policy; the decision is
  * put in `info.decisions` (strategy "guard") with its reason. A blocked request becomes either a
  * `tandem_guard` error (HTTP 400, OpenAI-shaped) or a refusal message (`finish_reason:
@@ -11,10 +22,11 @@
  * With output checks on, streams are buffered until the answer has been checked.
  */
 import { TandemError } from "../../core/errors.js";
-import type { CollaborationInfo, Decision, GenerateRequest, GenerateResult, Model, StreamPart } from "../../core/model.js";
+import { worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
+import { foldForClassifier, normalize } from "../../privacy/normalize.js";
 import { GuardClassifier, loadGuardClassifier } from "./classifier.js";
-import { injectionScore, placeholderLeakScore, secretScore } from "./detectors.js";
+import { injectionScore, placeholderLeakScore, secretScore, type RuleHit } from "./detectors.js";
 import type { GuardJudge } from "./judge.js";
 
 export { GuardClassifier, loadGuardClassifier, defaultGuardModelPath, guardFeatures, type GuardClassifierFile, type SafetyExample } from "./classifier.js";
@@ -27,7 +39,12 @@ export interface GuardInputOptions {
   harm?: number | false;
   /** Block when the injection/jailbreak rule score exceeds this. @default 0.7 */
   injection?: number | false;
-  /** Which messages are screened: the last user message, or every user and tool message. @default "last-user" */
+  /**
+   * Which messages are screened: `"all"`, every message the model reads (system/developer, user,
+   * tool results, earlier assistant turns and their tool-call arguments), each scored on its own;
+   * or `"last-user"`, only the last user message (weaker: harmful text in the system prompt, a
+   * tool result or an earlier turn passes). @default "all"
+   */
   scope?: "last-user" | "all";
 }
 
@@ -71,11 +88,85 @@ interface Check {
   reason: string;
 }
 
-function screenedText(messages: readonly ChatMessage[], scope: "last-user" | "all"): string {
-  if (scope === "all") return messages.filter((m) => m.role === "user" || m.role === "tool").map((m) => contentText(m.content)).join("\n");
-  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return contentText(messages[i].content);
-  return "";
+/** One screened message: where it is and what the model reads of it. */
+interface Screened {
+  /** Index in `messages`. */
+  index: number;
+  role: ChatMessage["role"];
+  text: string;
 }
+
+/** The messages an input check reads, per `scope` (see {@link GuardInputOptions.scope}). Empty texts are skipped. */
+export function screenedMessages(messages: readonly ChatMessage[], scope: "last-user" | "all" = "all"): Screened[] {
+  if (scope === "last-user") {
+    for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return [{ index: i, role: "user", text: contentText(messages[i].content) }];
+    return [];
+  }
+  const out: Screened[] = [];
+  messages.forEach((m, index) => {
+    const parts = [contentText(m.content)];
+    if (m.role === "assistant") for (const c of m.tool_calls ?? []) parts.push(c.function?.arguments ?? "");
+    const text = parts.filter((p) => p.length > 0).join("\n");
+    if (text.length > 0) out.push({ index, role: m.role, text });
+  });
+  return out;
+}
+
+/**
+ * Request-like sentences: a question or an instruction addressed to the model ("How do I…",
+ * "Can you…", "Write…", "Give detailed instructions…"). Matched at the start of a sentence after
+ * leading bullets, numbers and quotes are dropped.
+ */
+const REQUEST_RE =
+  /^(?:(?:please|now|so|ok|okay|also|then|and|but|next|finally)\W+)*(?:(?:can|could|would|will)\s+you\b|(?:how|what|why|where|which|who|when)\b|(?:write|give|generate|describe|explain|list|tell|provide|create|make|help|show|convince|detail|suggest|devise|develop|outline|compose|draft|produce|design|determine|figure|find|teach|instruct|modify|convert|slightly|add|identify|choose|use|obtain|buy|build|synthesi[sz]e|encourage|persuade|brainstorm|offer|transform|reply|respond|edit|rewrite|given|considering|based|come up|i want|i need|i'd like|you (?:will|must|should)|let's|step)\b)/;
+const SENTENCE_SPLIT_RE = /(?<=[.!?])\s+|\n+/;
+
+/**
+ * A sentence scored on its own counts only from this probability up: short benign instructions
+ * lack the context that keeps them low ("Summarize documents the user provides." alone: 0.67).
+ */
+const SENTENCE_MIN_SCORE = 0.8;
+
+/** The roles whose messages are scored as a whole by the harm classifier (the others: request-like sentences only). */
+const WHOLE_TEXT_ROLES: ReadonlySet<ChatMessage["role"]> = new Set(["user"]);
+
+/**
+ * Harm probability of one message, in [0, 1]: the maximum of the classifier's score of each
+ * request-like sentence (see `REQUEST_RE`; read de-obfuscated; counted from 0.8 up) and, for user
+ * messages, of the whole text. System/developer prompts, tool results and assistant turns are
+ * documents, not requests: the shipped request classifier flags ~90 % of benign encyclopedia
+ * passages and a third of ordinary system prompts as a whole, but almost none of their sentences,
+ * so for those roles only what reads as a request to the model counts (a harmful request
+ * smuggled into a system prompt, a tool result or a forged assistant turn). Scoring sentences
+ * also keeps one harmful request inside a long benign text from being averaged away. Linear in
+ * the text length.
+ */
+export function harmScore(classifier: Pick<GuardClassifier, "score">, text: string, role: ChatMessage["role"] = "user"): number {
+  let best = WHOLE_TEXT_ROLES.has(role) ? classifier.score(text) : 0;
+  const sentences = foldForClassifier(text).split(SENTENCE_SPLIT_RE);
+  if (sentences.length === 1 && WHOLE_TEXT_ROLES.has(role)) return best;
+  for (const sentence of sentences) {
+    const s = sentence.replace(/^[^\p{L}]+/u, "");
+    if (s.length === 0 || !REQUEST_RE.test(s)) continue;
+    const p = classifier.score(s);
+    if (p >= SENTENCE_MIN_SCORE) best = Math.max(best, p);
+  }
+  return best;
+}
+
+/** Injection/jailbreak score of one message, as written, normalised (case kept) and de-obfuscated. */
+export function injectionScoreNormalized(text: string): RuleHit {
+  let best = injectionScore(text);
+  const normalized = normalize(text).text;
+  for (const variant of [normalized, foldForClassifier(text)]) {
+    if (variant === text) continue;
+    const hit = injectionScore(variant);
+    if (hit.score > best.score) best = { score: hit.score, reason: `${hit.reason} (after de-obfuscation)` };
+  }
+  return best;
+}
+
+const where = (m: Screened) => `messages[${m.index}] (${m.role})`;
 
 /**
  * Wraps `model` with input and output guards (see module docs).
@@ -108,24 +199,38 @@ export function guard(options: GuardOptions): Model {
     reason: c.reason,
   });
 
+  /** Most judge calls per request (the most suspicious in-band messages first); others keep the classifier's score. */
+  const MAX_JUDGED = 4;
+
   async function checkInput(request: GenerateRequest, signal?: AbortSignal): Promise<Check[]> {
     if (!input) return [];
-    const text = screenedText(request.messages, input.scope ?? "last-user");
+    const screened = screenedMessages(request.messages, input.scope ?? "all");
     const checks: Check[] = [];
     try {
       if (injIn !== false) {
-        const hit = injectionScore(text);
-        checks.push({ stage: "input", signal: "injection", score: hit.score, threshold: injIn, reason: hit.reason });
+        // System/developer prompts are the deployer's instructions, not injections into them.
+        let best: { hit: RuleHit; m?: Screened } = { hit: { score: 0, reason: "no injection marker" } };
+        for (const m of screened) {
+          if (m.role === "system" || m.role === "developer") continue;
+          const hit = injectionScoreNormalized(m.text);
+          if (hit.score > best.hit.score) best = { hit, m };
+        }
+        checks.push({ stage: "input", signal: "injection", score: best.hit.score, threshold: injIn, reason: best.m && screened.length > 1 ? `${best.hit.reason} in ${where(best.m)}` : best.hit.reason });
       }
       if (harmIn !== false) {
-        let score = classifier.score(text);
-        let reason = `harm classifier p=${score.toFixed(3)}`;
-        if (options.judge && score >= band[0] && score <= band[1]) {
-          const v = await options.judge.judge(text, "user", signal);
-          reason += `; ${v.reason}`;
-          score = v.score;
+        const scored = screened.map((m) => ({ m, score: harmScore(classifier, m.text, m.role), reason: "" }));
+        for (const x of scored) x.reason = `harm classifier p=${x.score.toFixed(3)}${screened.length > 1 ? ` on ${where(x.m)}` : ""}`;
+        if (options.judge) {
+          const judge = options.judge;
+          const inBand = scored.filter((x) => x.score >= band[0] && x.score <= band[1]).sort((a, b) => b.score - a.score).slice(0, MAX_JUDGED);
+          for (const x of inBand) {
+            const v = await judge.judge(normalize(x.m.text).text, "user", signal);
+            x.reason += `; ${v.reason}`;
+            x.score = v.score;
+          }
         }
-        checks.push({ stage: "input", signal: "harm", score, threshold: harmIn, reason });
+        const top = scored.reduce<(typeof scored)[number] | undefined>((a, b) => (a === undefined || b.score > a.score ? b : a), undefined);
+        checks.push({ stage: "input", signal: "harm", score: top?.score ?? 0, threshold: harmIn, reason: top?.reason ?? "nothing to screen" });
       }
     } catch (error) {
       signal?.throwIfAborted();
@@ -184,6 +289,7 @@ export function guard(options: GuardOptions): Model {
     id,
     location: model.location,
     price: model.price,
+    worstCase: (perCall) => worstCaseOf(model, perCall),
 
     async generate(request, signal) {
       const inJ = judge(await checkInput(request, signal));

@@ -6,6 +6,7 @@
  * own local guard model (e.g. a Llama Guard GGUF).
  */
 import { jsonCompletion } from "../../providers/llama-cpp/json-completion.js";
+import { foldForClassifier, normalize } from "../../privacy/normalize.js";
 
 /** A judge verdict: score in [0, 1] (1 = unsafe) and a reason. */
 export interface JudgeVerdict {
@@ -22,13 +23,22 @@ export interface GuardJudge {
 /** Llama Guard's hazard categories (abridged MLCommons taxonomy). */
 export const JUDGE_CATEGORIES = ["violent_crimes", "non_violent_crimes", "sex_crimes", "child_exploitation", "weapons_cbrn", "self_harm", "hate", "privacy", "cybercrime", "elections", "none"] as const;
 
-/** The Llama-Guard-style judge prompt. */
+/**
+ * The Llama-Guard-style judge prompt. The text is normalised first (NFKC, invisible characters
+ * removed, look-alike letters folded); when leetspeak or spelled-out words change its reading,
+ * the de-obfuscated reading is added so a small judge sees what the model would understand.
+ */
 export function judgePrompt(text: string, role: "user" | "assistant"): string {
+  const normalized = normalize(text).text;
+  const folded = foldForClassifier(text);
+  const deobfuscated = folded !== normalized.toLowerCase() ? ["", `(The same message with obfuscation removed: ${folded})`] : [];
+  text = normalized;
   return [
     `Task: Check if there is unsafe content in the '${role === "user" ? "User" : "Agent"}' message below according to our safety policy with these categories: ${JUDGE_CATEGORIES.filter((c) => c !== "none").join(", ")}.`,
     "",
     "<BEGIN CONVERSATION>",
     `${role === "user" ? "User" : "Agent"}: ${text}`,
+    ...deobfuscated,
     "<END CONVERSATION>",
     "",
     'Provide your safety assessment as JSON: {"verdict":"safe"|"unsafe","category":"<category or none>"}',
