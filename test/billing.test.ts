@@ -16,6 +16,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Model } from "../src/core/model.js";
 import { openaiCompatible } from "../src/providers/openai-compatible.js";
+import { cascade } from "../src/strategies/cascade/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { hashApiKey, KeyRing } from "../src/server/auth.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
@@ -46,6 +47,7 @@ const keySpecs = [
   { name: "liar", key: "k-liar", budgetUsd: BUDGET },
   { name: "capped", key: "k-capped", budgetUsd: 1000, maxTokens: 256 },
   { name: "tpm", key: "k-tpm", tokensPerMinute: 5_000 },
+  { name: "cascader", key: "k-cascader", budgetUsd: BUDGET },
 ];
 
 const remote = (id: string, baseURL: string, timeoutMs = 20_000) => openaiCompatible({ id, baseURL, model: id, maxRetries: 0, timeoutMs, price: PRICE });
@@ -69,6 +71,9 @@ beforeAll(async () => {
     ["honest", remote("honest", honest.baseURL)],
     ["liar", remote("liar", liar.baseURL)],
   ]);
+  // a cascade of two priced upstreams that always escalates (the upstream returns no logprobs):
+  // each request makes two calls, so its worst case is two calls' worth
+  models.set("cascade", cascade({ name: "cascade", weak: remote("weak", honest.baseURL), strong: models.get("honest")!, signal: "mean-logprob", threshold: -1 }));
   const { app } = createGatewayApp({ models, traces, keys, metrics, requestTimeoutMs: 1_500 });
   gateway = await listen(app, { port: 0 });
 });
@@ -195,6 +200,21 @@ describe("budget reservations are the true worst case (item 6)", () => {
     expect(state.spentUsd).toBeLessThanOrEqual(BUDGET + worstCase);
     expect(state.reservedUsd).toBe(0);
     expect(await metricValue("tandem_reservation_overruns_total", 'model="honest"')).toBe(0);
+  });
+
+  it("a strategy that makes several calls reserves all of them: 40 concurrent cascade requests stay within budget + one request's worst case", async () => {
+    const c = clientFor("k-cascader");
+    const results = await Promise.allSettled(Array.from({ length: 40 }, () => c.chat.completions.create({ model: "cascade", messages: PROMPT })));
+    const ok = results.filter((r) => r.status === "fulfilled");
+    expect(ok.length).toBeGreaterThan(0);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ status: 429, code: "budget_exceeded" });
+    const state = await ledger.state("cascader");
+    const promptChars = JSON.stringify({ model: "cascade", messages: PROMPT }).length + 20;
+    const oneCall = (Math.ceil(promptChars / 3) * PRICE.inputPerMillion + 1024 * PRICE.outputPerMillion) / 1e6;
+    // one-call reservations (the old bound) would let about 2 × 50 / 2.05 ≈ 47 requests of 2 calls through: $97
+    expect(state.spentUsd).toBeLessThanOrEqual(BUDGET + 2 * oneCall);
+    expect(state.reservedUsd).toBe(0);
+    expect(await metricValue("tandem_reservation_overruns_total", 'model="cascade"')).toBe(0);
   });
 
   it("a client's max_tokens above the key's cap is clamped to it (and that is what is sent and reserved)", async () => {

@@ -176,6 +176,35 @@ export interface Model {
   stream(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<StreamPart>;
   /** Release resources (native memory, child connections). Idempotent. */
   close?(): Promise<void>;
+  /**
+   * The most one generation can spend when every call it makes is bounded by `perCall` (the
+   * prompt's tokens and the `maxTokens` sent): the sum over every call the strategy may make
+   * (a cascade's weak sample(s) and its strong call, a fallback's retries and fallbacks). What a
+   * budget or token limit reserves before admitting the request. Default ({@link worstCaseOf}):
+   * one call at this model's price.
+   */
+  worstCase?(perCall: TokenUsage): WorstCase;
+}
+
+/** An upper bound on one generation: USD and tokens (prompt + completion, over all calls). */
+export interface WorstCase {
+  costUsd: number;
+  tokens: number;
+}
+
+/** `model.worstCase(perCall)`, or one call at the model's price. */
+export function worstCaseOf(model: Pick<Model, "price" | "worstCase">, perCall: TokenUsage): WorstCase {
+  return model.worstCase?.(perCall) ?? { costUsd: costOf(model.price, perCall), tokens: perCall.promptTokens + perCall.completionTokens };
+}
+
+/** The sum of worst cases (calls that may all happen). */
+export function sumWorstCases(cases: readonly WorstCase[]): WorstCase {
+  return cases.reduce((a, b) => ({ costUsd: a.costUsd + b.costUsd, tokens: a.tokens + b.tokens }), { costUsd: 0, tokens: 0 });
+}
+
+/** The larger of worst cases (exactly one of the branches runs). */
+export function maxWorstCase(cases: readonly WorstCase[]): WorstCase {
+  return cases.reduce((a, b) => ({ costUsd: Math.max(a.costUsd, b.costUsd), tokens: Math.max(a.tokens, b.tokens) }), { costUsd: 0, tokens: 0 });
 }
 
 /** Builds the info of a leaf model's single call. */

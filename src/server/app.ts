@@ -13,7 +13,7 @@ import { stream as honoStream } from "hono/streaming";
 import { countTokens } from "gpt-tokenizer";
 import { randomUUID } from "node:crypto";
 import { TandemError, toTandemError } from "../core/errors.js";
-import { costOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
+import { costOf, worstCaseOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
 import type { ChatCompletionRequest } from "../core/wire.js";
 import type { Trace, TraceStore } from "../store/traces.js";
 import { admittedMaxTokens, DEFAULT_MAX_TOKENS, traceScopeOf, type Admission, type ApiKeySpec, type KeyRing } from "./auth.js";
@@ -223,7 +223,11 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
         // what is reserved is what is sent: the upstream may not generate past the admitted max_tokens
         request.maxTokens = admittedMaxTokens(spec, request.maxTokens);
         try {
-          admission = await options.keys.admit(spec, requested.model, model.price, { promptChars: raw.length, maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS });
+          admission = await options.keys.admit(spec, requested.model, model.price, {
+            promptChars: raw.length,
+            maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+            worstCase: (perCall) => worstCaseOf(model, perCall),
+          });
         } catch (error) {
           return fail(error);
         }

@@ -23,7 +23,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { TandemError } from "../core/errors.js";
-import { costOf, type Price } from "../core/model.js";
+import { costOf, type Price, type TokenUsage, type WorstCase } from "../core/model.js";
 import type { RateLimiter } from "../store/rate-limit.js";
 import type { SpendLedger } from "../store/spend.js";
 
@@ -124,21 +124,24 @@ export class KeyRing {
   }
 
   /**
-   * Admits one request of `spec` for `model` (with `price`), reserving its worst-case cost.
-   * Throws 403/429 TandemErrors as described in the module comment, and 503 `overloaded` when
+   * Admits one request of `spec` for `model` (with `price`), reserving its worst-case cost and
+   * tokens: `estimate.worstCase` (the served model's bound over every call it may make, see
+   * `Model.worstCase`), else one call at `price`, each call bounded by the prompt (estimated at
+   * one token per 3 characters) and `estimate.maxTokens`. Throws 403/429 TandemErrors as described in the module comment, and 503 `overloaded` when
    * the shared store (Redis) cannot be reached — limits fail closed, never open.
    */
-  async admit(spec: ApiKeySpec, model: string, price: Price, estimate: { promptChars: number; maxTokens: number }): Promise<Admission> {
+  async admit(spec: ApiKeySpec, model: string, price: Price, estimate: { promptChars: number; maxTokens: number; worstCase?: (perCall: TokenUsage) => WorstCase }): Promise<Admission> {
     if (spec.models && !spec.models.includes(model)) throw new TandemError("permission_denied", `Key '${spec.name}' may not use model '${model}'`, { param: "model" });
     return unavailableAsOverloaded(async () => {
-      const promptTokens = Math.ceil(estimate.promptChars / 3);
+      const perCall = { promptTokens: Math.ceil(estimate.promptChars / 3), completionTokens: estimate.maxTokens };
+      const worst = estimate.worstCase?.(perCall) ?? { costUsd: costOf(price, perCall), tokens: perCall.promptTokens + perCall.completionTokens };
       if (spec.requestsPerMinute !== undefined && !(await this.limiter.admitRequest(spec.name, spec.requestsPerMinute, WINDOW_MS))) {
         throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.requestsPerMinute} requests per minute reached for key '${spec.name}'`);
       }
       let reservedTokens = 0;
       let tokenReservation: string | undefined;
       if (spec.tokensPerMinute !== undefined) {
-        reservedTokens = promptTokens + estimate.maxTokens;
+        reservedTokens = worst.tokens;
         tokenReservation = await this.limiter.reserveTokens(spec.name, reservedTokens, spec.tokensPerMinute, WINDOW_MS);
         if (tokenReservation === undefined) {
           throw new TandemError("rate_limit_exceeded", `Rate limit of ${spec.tokensPerMinute} tokens per minute reached for key '${spec.name}' (this request reserves up to ${reservedTokens} tokens)`);
@@ -147,7 +150,7 @@ export class KeyRing {
       let reserved = 0;
       let reservation: string | undefined;
       if (spec.budgetUsd !== undefined) {
-        reserved = costOf(price, { promptTokens, completionTokens: estimate.maxTokens });
+        reserved = worst.costUsd;
         try {
           reservation = await this.ledger.reserve(spec.name, reserved, spec.budgetUsd);
         } catch (error) {

@@ -10,7 +10,7 @@
  * the strong model instead of failing.
  */
 import { TandemError } from "../../core/errors.js";
-import { combinedLocation, streamFromGenerate, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
+import { combinedLocation, streamFromGenerate, sumWorstCases, worstCaseOf, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { mapStreamInfo, strategyInfo } from "../info.js";
 import { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
 
@@ -107,6 +107,12 @@ export function cascade(options: CascadeOptions): Model {
     id: name,
     location: combinedLocation([options.weak, options.strong]),
     price,
+    /** The weak attempt (every self-consistency sample) and then the strong model. */
+    worstCase: (perCall) =>
+      sumWorstCases([
+        ...Array.from({ length: options.signal === "self-consistency" ? samples : 1 }, () => worstCaseOf(options.weak, perCall)),
+        worstCaseOf(options.strong, perCall),
+      ]),
     async generate(request, signal) {
       const weak = await tryWeak(request, signal);
       if (!weak.decision.escalated && weak.answer) return keep(weak);

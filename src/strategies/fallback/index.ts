@@ -26,7 +26,7 @@
  *   A primary that already streamed tool-call deltas is never continued: the stream errors.
  */
 import { TandemError, toTandemError, withCalls, type ErrorCode } from "../../core/errors.js";
-import { combinedLocation, costOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
+import { combinedLocation, costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { strategyInfo } from "../info.js";
 import { CircuitBreaker, type Breaker, type BreakerFactory, type CircuitSnapshot } from "./circuit-breaker.js";
 
@@ -411,6 +411,8 @@ export function fallback(options: FallbackOptions): FallbackModel {
     id: name,
     location: combinedLocation(chain),
     price,
+    /** Every attempt may run: the primary and its retries, then each fallback once. */
+    worstCase: (perCall) => sumWorstCases(chain.flatMap((m, i) => Array.from({ length: attemptsOf(i) }, () => worstCaseOf(m, perCall)))),
     generate,
     stream(request, signal) {
       return streamFrom(0, request, signal, new Incidents(), "");

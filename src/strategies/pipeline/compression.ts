@@ -13,7 +13,7 @@
  */
 import type { Token } from "node-llama-cpp";
 import { TandemError } from "../../core/errors.js";
-import { costOf, type CollaborationInfo, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
+import { costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
 import { logSoftmax, seededRandom, type LocalLogitModel } from "../../providers/llama-cpp/logits.js";
 
@@ -242,6 +242,9 @@ export function promptCompression(options: PromptCompressionOptions): Model {
     id,
     location: inner.location,
     price: inner.price,
+    /** The compressor reads the whole prompt, then the inner model gets (at most) all of it. */
+    worstCase: (perCall) =>
+      sumWorstCases([{ costUsd: costOf(options.compressor.price, { promptTokens: perCall.promptTokens, completionTokens: 0 }), tokens: 0 }, worstCaseOf(inner, perCall)]),
     async generate(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult> {
       const c = await compressPrompt(request.messages, options);
       const r = await inner.generate({ ...request, messages: c.messages }, signal);

@@ -18,7 +18,7 @@
  * served by the local model.
  */
 import { TandemError } from "../../core/errors.js";
-import type { CollaborationInfo, Decision, GenerateRequest, GenerateResult, Model, StreamPart } from "../../core/model.js";
+import { maxWorstCase, worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
 import type { ChatToolCall } from "../../core/wire.js";
 import type { EntityType, PiiDetector, PiiSpan } from "../../privacy/types.js";
 import { formatPath, jsonStrings, requestStrings, type RequestString } from "./fields.js";
@@ -265,6 +265,11 @@ export function privacy(options: PrivacyOptions): Model {
     id,
     location: remote.location === "cloud" || local?.location === "cloud" ? "cloud" : "edge",
     price: remote.price,
+    /** The remote or the local model serves (placeholders make the prompt a little longer: +10 %). */
+    worstCase: (perCall) => {
+      const longer = { ...perCall, promptTokens: Math.ceil(perCall.promptTokens * 1.1) };
+      return maxWorstCase([worstCaseOf(remote, longer), ...(local ? [worstCaseOf(local, perCall)] : [])]);
+    },
 
     async generate(request, signal) {
       const p = await plan(request, signal);

@@ -6,7 +6,7 @@
  * with `tandem router calibrate`, or set `strongShare` to calibrate it online (`stats.ts`).
  */
 import { TandemError } from "../../core/errors.js";
-import { combinedLocation, type Decision, type GenerateRequest, type Model } from "../../core/model.js";
+import { combinedLocation, maxWorstCase, worstCaseOf, type Decision, type GenerateRequest, type Model } from "../../core/model.js";
 import { lastUserText } from "../../core/wire.js";
 import { mapStreamInfo, strategyInfo } from "../info.js";
 import type { Router } from "./router.js";
@@ -113,6 +113,8 @@ export function route(options: RouteOptions): Model {
     id: name,
     location: combinedLocation([options.weak, options.strong]),
     price,
+    /** One of the two runs. */
+    worstCase: (perCall) => maxWorstCase([worstCaseOf(options.weak, perCall), worstCaseOf(options.strong, perCall)]),
     async generate(request, signal) {
       const { target, decision } = await decide(request);
       const result = await target.generate(request, signal);
