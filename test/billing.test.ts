@@ -73,6 +73,7 @@ beforeAll(async () => {
   ]);
   // a cascade of two priced upstreams that always escalates (the upstream returns no logprobs):
   // each request makes two calls, so its worst case is two calls' worth
+  models.set("cascade-stall", cascade({ name: "cascade-stall", weak: remote("weak", honest.baseURL), strong: models.get("stall")!, signal: "mean-logprob", threshold: -1 }));
   models.set("cascade", cascade({ name: "cascade", weak: remote("weak", honest.baseURL), strong: models.get("honest")!, signal: "mean-logprob", threshold: -1 }));
   const { app } = createGatewayApp({ models, traces, keys, metrics, requestTimeoutMs: 1_500 });
   gateway = await listen(app, { port: 0 });
@@ -140,6 +141,32 @@ describe("unfinished requests are paid for (item 5)", () => {
     expect(await limiter.tokensInWindow("reader", 60_000)).toBe(t.promptTokens + t.completionTokens);
     expect(await metricValue("tandem_cost_usd_total", 'model="stall"')).toBeGreaterThanOrEqual(t.costUsd - 1e-12);
     expect(await metricValue("tandem_tokens_total", 'kind="completion"')).toBeGreaterThanOrEqual(t.completionTokens);
+  });
+
+  it("a cascade whose strong stream is abandoned is charged the weak call it made too", async () => {
+    const since = Date.now();
+    const controller = new AbortController();
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer k-reader" },
+      body: JSON.stringify({ model: "cascade-stall", messages: PROMPT, stream: true, max_tokens: 50 }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes('"content":" three"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const t = await traceOf("cascade-stall", since);
+    expect(t.status).toBe(499);
+    const weak = t.calls.find((c) => c.model === "weak");
+    expect(weak, JSON.stringify(t.calls)).toBeDefined();
+    expect(weak!.completionTokens).toBe(50); // the honest upstream generated max_tokens
+    expect(t.costUsd).toBeGreaterThan(weak!.costUsd);
+    expect(t.costUsd).toBeCloseTo(t.calls.reduce((s, c) => s + c.costUsd, 0), 9);
   });
 
   it("a stream that hits the request timeout is charged what was streamed (trace 504)", async () => {

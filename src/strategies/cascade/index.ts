@@ -9,7 +9,7 @@
  * A weak model that fails escalates (reason "weak model failed"), so the cascade degrades to
  * the strong model instead of failing.
  */
-import { TandemError } from "../../core/errors.js";
+import { TandemError, toTandemError, withCalls } from "../../core/errors.js";
 import { combinedLocation, streamFromGenerate, sumWorstCases, worstCaseOf, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { mapStreamInfo, strategyInfo } from "../info.js";
 import { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
@@ -116,7 +116,12 @@ export function cascade(options: CascadeOptions): Model {
     async generate(request, signal) {
       const weak = await tryWeak(request, signal);
       if (!weak.decision.escalated && weak.answer) return keep(weak);
-      const strong = await options.strong.generate(request, signal);
+      let strong: GenerateResult;
+      try {
+        strong = await options.strong.generate(request, signal);
+      } catch (error) {
+        throw paidFor(error, weak.calls);
+      }
       return { ...strong, info: strategyInfo(strong, escalation(weak), price, { calls: weak.calls }) };
     },
     async *stream(request, signal): AsyncGenerator<StreamPart> {
@@ -125,7 +130,16 @@ export function cascade(options: CascadeOptions): Model {
         yield* streamFromGenerate(Promise.resolve(keep(weak)));
         return;
       }
-      yield* mapStreamInfo(options.strong.stream(request, signal), (r) => strategyInfo(r, escalation(weak), price, { calls: weak.calls }));
+      try {
+        yield* mapStreamInfo(options.strong.stream(request, signal), (r) => strategyInfo(r, escalation(weak), price, { calls: weak.calls }));
+      } catch (error) {
+        throw paidFor(error, weak.calls);
+      }
     },
   };
+}
+
+/** The strong call's failure, carrying the weak calls already paid for (so the gateway charges them). */
+function paidFor(error: unknown, calls: readonly ModelCall[]): TandemError {
+  return withCalls(toTandemError(error, "upstream_error"), calls.filter((c) => c.costUsd > 0 || c.promptTokens > 0));
 }
