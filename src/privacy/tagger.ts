@@ -6,7 +6,7 @@
  * No gazetteers. Training is deterministic (seeded shuffles), runs in seconds on one CPU core,
  * and the serialized model is a plain JSON file (`models/privacy-tagger.json`).
  */
-import { tokenize, type Token } from "./tokenize.js";
+import { tokenStream, tokenize, type Token } from "./tokenize.js";
 import { seededShuffle } from "./random.js";
 import { isEntityType, type EntityType, type PiiSpan } from "./types.js";
 
@@ -52,8 +52,12 @@ function shortShape(word: string): string {
   return shape(word).replace(/(.)\1+/g, "$1");
 }
 
-/** Features of token `i` given the two previous predicted labels. */
-function features(tokens: readonly Token[], lower: readonly string[], shapes: readonly string[], i: number, prev: string, prev2: string): string[] {
+/**
+ * Features of token `i` given the two previous predicted labels. `tokens` may be a window of a
+ * longer token sequence starting at global index `base`; it must then hold the two tokens
+ * before `i` and the two after it (when they exist).
+ */
+function features(tokens: readonly Token[], lower: readonly string[], shapes: readonly string[], i: number, prev: string, prev2: string, base = 0): string[] {
   const t = tokens[i];
   const w = t.value;
   const lw = lower[i];
@@ -65,23 +69,23 @@ function features(tokens: readonly Token[], lower: readonly string[], shapes: re
     "s2=" + lw.slice(-2),
     "p2=" + lw.slice(0, 2),
     "sh=" + sh,
-    "lsh=" + shape(w).slice(0, 8),
+    "lsh=" + shape(w.slice(0, 16)).slice(0, 8), // = shape(w).slice(0, 8): 16 units hold ≥ 8 code points
     "len=" + Math.min(w.length, 12),
     "nl=" + t.newline,
-    "first=" + (i === 0),
+    "first=" + (base + i === 0),
     "pt=" + prev,
     "pt2=" + prev2 + "|" + prev,
     "ptsh=" + prev + "|" + sh,
-    "pw=" + (i > 0 ? lower[i - 1] : "<s>"),
-    "ppw=" + (i > 1 ? lower[i - 2] : "<s>"),
+    "pw=" + (base + i > 0 ? lower[i - 1] : "<s>"),
+    "ppw=" + (base + i > 1 ? lower[i - 2] : "<s>"),
     "nw=" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
     "nnw=" + (i + 2 < tokens.length ? lower[i + 2] : "</s>"),
-    "psh=" + (i > 0 ? shapes[i - 1] : "<s>"),
+    "psh=" + (base + i > 0 ? shapes[i - 1] : "<s>"),
     "nsh=" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
-    "pw|w=" + (i > 0 ? lower[i - 1] : "<s>") + "|" + lw,
+    "pw|w=" + (base + i > 0 ? lower[i - 1] : "<s>") + "|" + lw,
     "w|nw=" + lw + "|" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
     "pt|w=" + prev + "|" + lw,
-    "psh|sh|nsh=" + (i > 0 ? shapes[i - 1] : "<s>") + "|" + sh + "|" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
+    "psh|sh|nsh=" + (base + i > 0 ? shapes[i - 1] : "<s>") + "|" + sh + "|" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
   ];
   if (/^\p{N}+$/u.test(w)) f.push("ndig=" + w.length, "n4=" + (w.length === 4 ? w.slice(0, 2) : "-"));
   return f;
@@ -135,9 +139,24 @@ export class PerceptronTagger {
   readonly labels: string[];
   private readonly weights: Map<string, Float64Array>;
 
+  /** Length of the longest feature key: a longer feature string cannot carry a weight. */
+  private readonly maxKey: number;
+
   private constructor(labels: string[], weights: Map<string, Float64Array>) {
     this.labels = labels;
     this.weights = weights;
+    let max = 0;
+    for (const k of weights.keys()) if (k.length > max) max = k.length;
+    this.maxKey = max;
+  }
+
+  /**
+   * A word or shape as used in feature strings: unchanged, or — when longer than any feature
+   * key, so that no feature built from it can have a weight — shortened to its ends around a
+   * NUL (no key contains one), which keeps prefix/suffix features and costs O(1) to hash.
+   */
+  private compact(x: string): string {
+    return x.length > this.maxKey ? x.slice(0, 8) + "\u0000" + x.slice(-8) : x;
   }
 
   /** Loads a serialized tagger. Throws `Error` when `file.kind` is not "bio-perceptron". */
@@ -261,8 +280,8 @@ export class PerceptronTagger {
 
   /** Per-token labels and scores (softmax probability of the chosen label, in [0, 1]). */
   tagTokens(tokens: readonly Token[]): { labels: string[]; scores: number[] } {
-    const lower = tokens.map((t) => t.value.toLowerCase());
-    const shapes = tokens.map((t) => shortShape(t.value));
+    const lower = tokens.map((t) => this.compact(t.value.toLowerCase()));
+    const shapes = tokens.map((t) => this.compact(shortShape(t.value)));
     const n = this.labels.length;
     const out: string[] = [];
     const scores: number[] = [];
@@ -286,10 +305,94 @@ export class PerceptronTagger {
     return { labels: out, scores };
   }
 
-  /** Private spans of `text` found by the tagger (source "tagger"). */
+  /** Private spans of `text` found by the tagger (source "tagger"). Linear time; see {@link tagSteps}. */
   tag(text: string): PiiSpan[] {
-    const tokens = tokenize(text);
-    const { labels, scores } = this.tagTokens(tokens);
-    return bioToSpans(text, tokens, labels, scores);
+    const out: PiiSpan[] = [];
+    for (const batch of this.tagSteps(text)) out.push(...batch);
+    return out;
+  }
+
+  /**
+   * The same spans as {@link tag}, in steps of at most `batchTokens` tokens (each a few ms of
+   * CPU), so that a caller can yield between steps. Tokens are read lazily and only a window of
+   * them is kept; the greedy left-to-right decoding carries its state across steps, so the
+   * result is identical to tagging the whole token sequence at once.
+   */
+  *tagSteps(text: string, batchTokens = 1024): Generator<PiiSpan[]> {
+    const n = this.labels.length;
+    const stream = tokenStream(text);
+    let toks: Token[] = [];
+    let lower: string[] = [];
+    let shapes: string[] = [];
+    let base = 0; // global index of toks[0]
+    let done = false;
+    const pull = (count: number) => {
+      while (!done && toks.length < count) {
+        const r = stream.next();
+        if (r.done) done = true;
+        else {
+          toks.push(r.value);
+          lower.push(this.compact(r.value.value.toLowerCase()));
+          shapes.push(this.compact(shortShape(r.value.value)));
+        }
+      }
+    };
+    let prev = "<s>";
+    let prev2 = "<s>";
+    let cur: { type: EntityType; start: number; end: number; last: number; scores: number[] } | undefined;
+    let out: PiiSpan[] = [];
+    const close = () => {
+      if (!cur) return;
+      const score = cur.scores.reduce((a, b) => a + b, 0) / cur.scores.length;
+      out.push({ start: cur.start, end: cur.end, type: cur.type, text: text.slice(cur.start, cur.end), score, source: "tagger" });
+      cur = undefined;
+    };
+    for (let g = 0; ; g++) {
+      const i = g - base;
+      pull(i + 3); // token i and two after it
+      if (i >= toks.length) break;
+      const s = new Float64Array(n);
+      for (const f of features(toks, lower, shapes, i, prev, prev2, base)) {
+        const v = this.weights.get(f);
+        if (v) for (let k = 0; k < n; k++) s[k] += v[k];
+      }
+      let best = 0;
+      for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
+      let z = 0;
+      for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
+      const label = this.labels[best];
+      const score = 1 / z;
+      prev2 = prev;
+      prev = label;
+      // BIO → spans, as in bioToSpans.
+      const t = toks[i];
+      if (label === "O") close();
+      else {
+        const type = label.slice(2);
+        if (!isEntityType(type)) close();
+        else if (label.startsWith("I-") && cur && cur.type === type && cur.last === g - 1) {
+          cur.end = t.end;
+          cur.last = g;
+          cur.scores.push(score);
+        } else {
+          close();
+          cur = { type, start: t.start, end: t.end, last: g, scores: [score] };
+        }
+      }
+      if ((g + 1) % batchTokens === 0) {
+        // Keep the two tokens before the next one.
+        const drop = i - 1;
+        if (drop > 0) {
+          toks = toks.slice(drop);
+          lower = lower.slice(drop);
+          shapes = shapes.slice(drop);
+          base += drop;
+        }
+        yield out;
+        out = [];
+      }
+    }
+    close();
+    yield out;
   }
 }

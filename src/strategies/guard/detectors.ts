@@ -29,20 +29,61 @@ export function injectionScore(text: string): RuleHit {
   return best;
 }
 
-const SECRET_RULES: Array<[RegExp, string]> = [
+const JWT_CHAR = /[A-Za-z0-9_-]/;
+const isWord = (c: string) => c !== "" && c !== "-" && JWT_CHAR.test(c);
+
+/**
+ * True when `text` contains a JSON web token: exactly what
+ * `/\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/` finds, in linear
+ * time (that expression is quadratic on `-eyJ-eyJ-…`: every start rescans the rest of the run).
+ * The first segment must end at the end of its run of `[A-Za-z0-9_-]`, so each run is checked
+ * once, from its leftmost `eyJ` at a word boundary.
+ */
+export function containsJwt(text: string): boolean {
+  const runs: Array<[number, number]> = [];
+  const re = /[A-Za-z0-9_-]+/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) runs.push([m.index, m.index + m[0].length]);
+  let next = text.indexOf("eyJ"); // first "eyJ" at or after the current run (-1: none left)
+  for (let r = 0; r + 2 < runs.length && next >= 0; r++) {
+    const [a, b] = runs[r];
+    if (next < a) next = text.indexOf("eyJ", a);
+    if (next < 0) break;
+    if (next + 3 > b || text[b] !== "." || runs[r + 1][0] !== b + 1) continue;
+    // Leftmost `eyJ` in the run at a word boundary (run start, or after '-').
+    let s = -1;
+    for (let i = next; i >= 0 && i + 3 <= b; i = text.indexOf("eyJ", i + 1)) {
+      if (i === a || text[i - 1] === "-") {
+        s = i;
+        break;
+      }
+    }
+    if (s < 0 || b - (s + 3) < 10) continue;
+    const [c, d] = runs[r + 1];
+    if (!text.startsWith("eyJ", c) || d - (c + 3) < 10 || text[d] !== "." || runs[r + 2][0] !== d + 1) continue;
+    const [e, f] = runs[r + 2];
+    for (let p = e + 10; p <= f; p++) if (isWord(text.charAt(p - 1)) !== isWord(text.charAt(p))) return true;
+  }
+  return false;
+}
+
+/**
+ * Secret rules: a regular expression (each linear: bounded repetition, or unbounded runs that
+ * cannot fail after they start) or a test function.
+ */
+const SECRET_RULES: Array<[RegExp | ((text: string) => boolean), string]> = [
   [/\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}\b/, "API key (sk-…)"],
   [/\bAKIA[0-9A-Z]{16}\b/, "AWS access key id"],
   [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "GitHub token"],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/, "Slack token"],
   [/\bAIza[0-9A-Za-z_-]{35}\b/, "Google API key"],
   [/-----BEGIN (?:RSA |EC |OPENSSH |DSA |PGP )?PRIVATE KEY-----/, "private key block"],
-  [/\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/, "JSON web token"],
+  [containsJwt, "JSON web token"],
   [/\b(password|passwd|pwd)\s*[:=]\s*\S{6,}/i, "password assignment"],
 ];
 
 /** Secrets in a text (API keys, tokens, private keys, passwords): score 1 on a hit. */
 export function secretScore(text: string): RuleHit {
-  for (const [re, reason] of SECRET_RULES) if (re.test(text)) return { score: 1, reason: `contains a secret: ${reason}` };
+  for (const [rule, reason] of SECRET_RULES) if (typeof rule === "function" ? rule(text) : rule.test(text)) return { score: 1, reason: `contains a secret: ${reason}` };
   return { score: 0, reason: "no secret" };
 }
 
