@@ -390,3 +390,18 @@ describe("privacy covers every string of the request", () => {
     expect(r.text.split(SECRETS.person).length - 1).toBe((r.text.match(/Thank you/) ? 1 : 0) + (r.text.match(/I saw/) ? 1 : 0));
   });
 });
+
+describe("privacy normalises before detecting", () => {
+  it("an e-mail split by zero-width spaces, a fullwidth card number and a name with Cyrillic look-alikes are hidden (original characters)", async () => {
+    server.bodies.length = 0;
+    const m = privacy({ detector, remote: cloud });
+    const zwEmail = "UtaKo\u200brtig@jour\u200brapide.com";
+    const fullwidthCard = "４４５４７９４５１１３９０９３３";
+    await m.generate({ messages: [{ role: "user", content: `Mail ${zwEmail} about card ${fullwidthCard}, please.` }], maxTokens: 8 });
+    expect(server.bodies).toHaveLength(1);
+    const body = server.bodies[0];
+    for (const piece of ["UtaKo", "rtig@", "rapide.com", "４４５４", JSON.stringify(zwEmail).slice(1, -1)]) expect(body).not.toContain(piece);
+    expect(body).toMatch(PH("EMAIL_ADDRESS", 1));
+    expect(body).toMatch(PH("CREDIT_CARD", 1));
+  });
+});

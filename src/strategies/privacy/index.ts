@@ -61,13 +61,19 @@ export interface PrivacyOptions {
   opaqueParts?: "block" | "pass";
 }
 
+/**
+ * Runs `work` with a budget of `ms`: rejects when the budget passes (aborting `work`'s signal),
+ * and also when `work` resolved but took longer than the budget (a detector that never yielded
+ * to the event loop cannot be interrupted by a timer; its late answer is still refused).
+ */
 async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, outer?: AbortSignal): Promise<T> {
   const controller = new AbortController();
+  const started = performance.now();
   const onAbort = () => controller.abort(outer?.reason);
   outer?.addEventListener("abort", onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
+    const value = await Promise.race([
       work(controller.signal),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -76,6 +82,9 @@ async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: num
         }, ms);
       }),
     ]);
+    const took = performance.now() - started;
+    if (took > ms) throw new Error(`detector timed out after ${ms} ms (took ${Math.round(took)} ms)`);
+    return value;
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener("abort", onAbort);
