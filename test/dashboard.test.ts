@@ -3,10 +3,13 @@
  * then the page itself in headless Chromium (Debian's `chromium`, driven by playwright-core)
  * against a real gateway on a loopback port serving real GGUF models, called through the official
  * `openai` client. The page must load with zero requests, show the new numbers after requests
- * through its live poll, and the run writes a full-page screenshot to bench/results/dashboard.png.
+ * through its live poll, and the run writes a full-page screenshot — to a temporary folder, or to
+ * the tracked bench/results/dashboard.png when TANDEM_UPDATE_SCREENSHOTS=1 (so a test run leaves
+ * the checkout clean).
  */
 import OpenAI from "openai";
 import { existsSync, mkdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +22,7 @@ import { openTraceStore, type Trace, type TraceStore } from "../src/store/traces
 import { modelPath, repoRoot } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOT = join(repoRoot, "bench/results/dashboard.png");
+const SCREENSHOT = process.env.TANDEM_UPDATE_SCREENSHOTS === "1" ? join(repoRoot, "bench/results/dashboard.png") : join(tmpdir(), `tandem-dashboard-${process.pid}.png`);
 
 const trace = (id: string, createdAt: number, extra: Partial<Trace> = {}): Trace => ({
   id, createdAt, model: "route", stream: false, status: 200, servedBy: "edge", escalated: false, degraded: false,
