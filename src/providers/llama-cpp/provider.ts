@@ -18,7 +18,7 @@ import { leafInfo, type GenerateRequest, type GenerateResult, type Model, type M
 import { StopMatcher } from "../../core/stop.js";
 import type { ChatTool, ChatToolCall, FinishReason, TokenLogprob } from "../../core/wire.js";
 import { DEFAULT_PLAIN_TEMPLATE, hasChatTemplate, plainStops, renderPromptTokens, type PlainTemplate } from "./prompt.js";
-import { defaultThreads, getLlamaRuntime } from "./runtime.js";
+import { acquireLlamaModel, defaultThreads, getLlamaRuntime, type SharedLlamaModel } from "./runtime.js";
 
 /** Options of {@link llamaCpp}. */
 export interface LlamaCppOptions {
@@ -50,13 +50,15 @@ export interface LlamaCppModel extends Model {
   load(): Promise<void>;
   /** Requests waiting for a free sequence now. */
   readonly queued: number;
-  /** The loaded node-llama-cpp model (after `load()`), for token-level strategies. */
+  /** The loaded node-llama-cpp model (after `load()`), shared per GGUF path with every other user of the file (runtime.ts). */
   readonly llamaModel: LlamaModel | undefined;
-  /** Frees the context and the weights. Idempotent. */
+  /** Frees the context and this model's share of the weights (freed with the last share). Idempotent. */
   close(): Promise<void>;
 }
 
 interface Loaded {
+  /** This model's share of the process-wide GGUF cache (weights shared with other users of the file). */
+  share: SharedLlamaModel;
   model: LlamaModel;
   context: LlamaContext;
   free: LlamaContextSequence[];
@@ -88,21 +90,21 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
     if (!existsSync(options.path)) {
       throw new TandemError("model_load_failed", `Model file not found: ${options.path}`);
     }
-    const llama = await getLlamaRuntime();
-    let model: LlamaModel;
+    let share: SharedLlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: options.path });
+      share = await acquireLlamaModel(options.path);
     } catch (error) {
       throw new TandemError("model_load_failed", `Cannot load GGUF model ${options.path}: ${(error as Error).message}`, { cause: error });
     }
+    const { model } = share;
     try {
       const context = await model.createContext({ contextSize, threads, sequences });
       const free: LlamaContextSequence[] = [];
       for (let i = 0; i < sequences; i++) free.push(context.getSequence());
-      current = { model, context, free };
+      current = { share, model, context, free };
       return current;
     } catch (error) {
-      await model.dispose().catch(() => {});
+      await share.release().catch(() => {});
       throw new TandemError("model_load_failed", `Cannot create a context for ${options.path}: ${(error as Error).message}`, { cause: error });
     }
   }
@@ -307,7 +309,7 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
       current = undefined;
       if (l) {
         await l.context.dispose().catch(() => {});
-        await l.model.dispose().catch(() => {});
+        await l.share.release().catch(() => {});
       }
     },
   } satisfies LlamaCppModel;

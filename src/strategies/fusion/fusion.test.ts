@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
 import { TandemError } from "../../core/errors.js";
-import { LocalLogitModel } from "../../providers/llama-cpp/logits.js";
+import { LocalLogitModel } from "../../token-level/index.js";
 import { contrastive, ensemble, proxyTuning, type FusedModel } from "./index.js";
 
 const models = new URL("../../../models/", import.meta.url).pathname;

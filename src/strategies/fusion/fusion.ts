@@ -14,17 +14,12 @@
  * exposes the fused scores for any token sequence (`fusedLogits`) for exact tests and perplexity.
  */
 import type { Token } from "node-llama-cpp";
-import { costOf, type CollaborationInfo, type Decision, type Model, type Price } from "../../core/model.js";
+import { costOf, type CollaborationInfo, type Decision, type Model, type ModelCall, type Price } from "../../core/model.js";
 import { TandemError } from "../../core/errors.js";
-import {
-  assertSameVocabulary,
-  logSoftmax,
-  sampleFrom,
-  samplingDistribution,
-  withLocks,
-  type LocalLogitModel,
-} from "../../providers/llama-cpp/logits.js";
-import { generateFromStream, runTokenLevel, throwIfAborted, type DecodeLoop, type TokenLevelSpec } from "../speculative/token-model.js";
+import { assertSameVocabulary, withLocks, type LocalLogitModel } from "../../token-level/logit-model.js";
+import { logSoftmax } from "../../token-level/distribution.js";
+import { autoregressiveLoop, tokenLevelModel, tokenRunResult, type TokenLevelSpec } from "../../token-level/decode.js";
+import { strategyInfo } from "../info.js";
 
 /** One model of a fusion and its role ("base", "expert", "anti-expert", "amateur", "member-0"…). */
 export interface FusionPart {
@@ -82,26 +77,20 @@ export function fusedModel(spec: FusionSpec): FusedModel {
     contextSize: Math.min(...handles.map((h) => h.contextSize)),
     start() {
       const ms = new Map<LocalLogitModel, number>(handles.map((h) => [h, 0]));
-      const loop: DecodeLoop = async function* (ctx) {
-        const seq: Token[] = [...ctx.prompt];
-        for (let n = 0; n < ctx.maxTokens; n++) {
-          throwIfAborted(ctx.signal);
-          const byHandle = new Map<LocalLogitModel, Float32Array>();
-          for (const h of handles) {
-            const m0 = h.busyMs;
-            byHandle.set(h, await h.nextLogits(seq));
-            ms.set(h, ms.get(h)! + h.busyMs - m0);
-          }
-          const fused = spec.combine(spec.parts.map((p) => byHandle.get(p.model)!));
-          const token = sampleFrom(samplingDistribution(fused, ctx.sampling), ctx.random) as Token;
-          seq.push(token);
-          yield { token, logprobs: ctx.wantLogprobs ? logSoftmax(fused) : undefined };
+      // One step: every distinct handle's next-token logits (timed per handle), then the rule.
+      const loop = autoregressiveLoop(async (sequence) => {
+        const byHandle = new Map<LocalLogitModel, Float32Array>();
+        for (const h of handles) {
+          const m0 = h.busyMs;
+          byHandle.set(h, await h.nextLogits(sequence));
+          ms.set(h, ms.get(h)! + h.busyMs - m0);
         }
-      };
+        return spec.combine(spec.parts.map((p) => byHandle.get(p.model)!));
+      });
       return {
         loop,
         info(usage, latencyMs): CollaborationInfo {
-          const calls = spec.parts.map((p) => ({
+          const calls: ModelCall[] = spec.parts.map((p) => ({
             model: p.model.id,
             location: "edge" as const,
             role: p.role,
@@ -119,36 +108,21 @@ export function fusedModel(spec: FusionSpec): FusedModel {
             escalated: false,
             reason: spec.reason,
           };
-          return {
-            servedBy: spec.servedBy.id,
-            calls,
-            decisions: [decision],
-            escalated: false,
-            costUsd: calls.reduce((s, c) => s + c.costUsd, 0),
-            strongOnlyCostUsd: costOf(price, usage),
-          };
+          return strategyInfo(tokenRunResult(usage, spec.servedBy.id, calls), decision, price);
         },
       };
     },
   };
 
   return {
-    id: spec.id,
-    location: "edge",
-    price,
+    ...tokenLevelModel(tokenSpec),
     parts: spec.parts,
     combine: spec.combine,
     async fusedLogits(tokens, from) {
-      const per = await withAll(handles, () => partLogits(tokens, from));
+      const per = await withLocks(handles, () => partLogits(tokens, from));
       return per[0].map((_, j) => spec.combine(per.map((l) => l[j])));
     },
-    generate: (request, signal) => generateFromStream(runTokenLevel(tokenSpec, request, signal)),
-    stream: (request, signal) => runTokenLevel(tokenSpec, request, signal),
   };
-}
-
-function withAll<T>(handles: LocalLogitModel[], fn: () => Promise<T>): Promise<T> {
-  return withLocks(handles, fn);
 }
 
 function checkFinite(kind: string, name: string, value: number, min = -Infinity): void {

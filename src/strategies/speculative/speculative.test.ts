@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LlamaContext, Token } from "node-llama-cpp";
 import { TandemError } from "../../core/errors.js";
-import { LocalLogitModel, samplingDistribution, seededRandom, softmax } from "../../providers/llama-cpp/logits.js";
+import { seededRandom } from "../../core/random.js";
+import { LocalLogitModel, samplingDistribution, softmax } from "../../token-level/index.js";
 import { speculative, verifyDraft } from "./index.js";
 
 const models = new URL("../../../models/", import.meta.url).pathname;

@@ -16,17 +16,13 @@
  * half of the drafts were accepted, within [minGamma, maxGamma].
  */
 import type { Token } from "node-llama-cpp";
-import { costOf, type CollaborationInfo, type GenerateRequest, type GenerateResult, type Model, type Price, type TokenUsage } from "../../core/model.js";
+import { costOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type Price, type TokenUsage } from "../../core/model.js";
 import { TandemError } from "../../core/errors.js";
-import {
-  assertSameVocabulary,
-  logSoftmax,
-  sampleFrom,
-  samplingDistribution,
-  type LocalLogitModel,
-  type Random,
-} from "../../providers/llama-cpp/logits.js";
-import { generateFromStream, runTokenLevel, throwIfAborted, type DecodeLoop, type TokenLevelSpec } from "./token-model.js";
+import type { Random } from "../../core/random.js";
+import { assertSameVocabulary, type LocalLogitModel } from "../../token-level/logit-model.js";
+import { drawToken, logSoftmax, sampleFrom, samplingDistribution } from "../../token-level/distribution.js";
+import { generateFromStream, runTokenLevel, throwIfAborted, tokenLevelModel, tokenRunResult, type DecodeLoop, type TokenLevelSpec } from "../../token-level/decode.js";
+import { strategyInfo } from "../info.js";
 
 /** Options of {@link speculative}. */
 export interface SpeculativeOptions {
@@ -196,10 +192,10 @@ export function speculative(options: SpeculativeOptions): SpeculativeModel {
             const logits = await draft.nextLogits(drafts.length ? [...seq, ...drafts] : seq);
             stats.draftEvaluations += draft.evaluations - e0;
             stats.draftMs += draft.busyMs - m0;
-            const qi = samplingDistribution(logits, ctx.sampling);
-            const d = sampleFrom(qi, ctx.random) as Token;
+            const { token, distribution } = drawToken(logits, ctx.sampling, ctx.random);
+            const d = token as Token;
             drafts.push(d);
-            q.push(qi);
+            q.push(distribution);
             if (draft.isEndToken(d)) break;
           }
           stats.draftedTokens += drafts.length;
@@ -238,118 +234,42 @@ export function speculative(options: SpeculativeOptions): SpeculativeModel {
         info(usage: TokenUsage, latencyMs: number): CollaborationInfo {
           finishStats(stats, gammaSum);
           const draftUsage = { promptTokens: usage.promptTokens, completionTokens: stats.draftedTokens };
-          const draftCost = costOf(draft.price, draftUsage);
-          const targetCost = costOf(target.price, usage);
+          const calls: ModelCall[] = [
+            { model: draft.id, location: "edge", role: "draft", ...draftUsage, costUsd: costOf(draft.price, draftUsage), latencyMs: stats.draftMs },
+            { model: target.id, location: "edge", role: "target", ...usage, costUsd: costOf(target.price, usage), latencyMs: stats.targetMs },
+          ];
           const pct = (stats.acceptanceRate * 100).toFixed(1);
-          return {
-            servedBy: target.id,
-            calls: [
-              { model: draft.id, location: "edge", role: "draft", ...draftUsage, costUsd: draftCost, latencyMs: stats.draftMs },
-              { model: target.id, location: "edge", role: "target", ...usage, costUsd: targetCost, latencyMs: stats.targetMs },
-            ],
-            decisions: [
-              {
-                strategy: "speculative",
-                name: id,
-                signal: "acceptance-rate",
-                score: stats.acceptanceRate,
-                threshold: 0,
-                chosen: target.id,
-                escalated: false,
-                reason:
-                  `accepted ${stats.acceptedTokens}/${stats.draftedTokens} draft tokens (${pct}%); ` +
-                  `${stats.tokensPerTargetEvaluation.toFixed(2)} tokens per target evaluation; ` +
-                  `${stats.targetEvaluations} target and ${stats.draftEvaluations} draft evaluations; γ ${gamma0}→${stats.finalGamma} in ${latencyMs.toFixed(0)} ms`,
-              },
-            ],
+          const decision: Decision = {
+            strategy: "speculative",
+            name: id,
+            signal: "acceptance-rate",
+            score: stats.acceptanceRate,
+            threshold: 0,
+            chosen: target.id,
             escalated: false,
-            costUsd: draftCost + targetCost,
-            strongOnlyCostUsd: costOf(price, usage),
+            reason:
+              `accepted ${stats.acceptedTokens}/${stats.draftedTokens} draft tokens (${pct}%); ` +
+              `${stats.tokensPerTargetEvaluation.toFixed(2)} tokens per target evaluation; ` +
+              `${stats.targetEvaluations} target and ${stats.draftEvaluations} draft evaluations; γ ${gamma0}→${stats.finalGamma} in ${latencyMs.toFixed(0)} ms`,
           };
+          return strategyInfo(tokenRunResult(usage, target.id, calls), decision, price);
         },
       };
     },
   });
 
-  const spec = makeSpec();
   return {
-    id,
-    location: "edge",
-    price,
+    ...tokenLevelModel(makeSpec()),
     draft,
     target,
     get lastStats() {
       return lastStats;
     },
-    generate: (request, signal) => generateFromStream(runTokenLevel(spec, request, signal)),
-    stream: (request, signal) => runTokenLevel(spec, request, signal),
     async generateWithStats(request, signal) {
       let stats: SpeculativeStats | undefined;
       let tokens: Token[] = [];
       const result = await generateFromStream(runTokenLevel(makeSpec((s) => (stats = s), (t) => (tokens = t)), request, signal));
       return { result, stats: stats!, tokens };
     },
-  };
-}
-
-/** Options of {@link autoregressive}. */
-export interface AutoregressiveOptions {
-  /** Id of the model. Default: the handle's id. */
-  id?: string;
-  /** As in {@link SpeculativeOptions.templateStops}. Default true. */
-  templateStops?: boolean;
-  /** Role in `info.calls`. Default "target". */
-  role?: string;
-}
-
-/**
- * Plain token-by-token decoding of one local model through the same handle and adapter as the
- * token-level strategies: the "target alone" baseline of speculative decoding (one forward pass
- * per token), and a `Model` for any {@link LocalLogitModel}.
- */
-export function autoregressive(handle: LocalLogitModel, options: AutoregressiveOptions = {}): Model {
-  const id = options.id ?? handle.id;
-  const spec: TokenLevelSpec = {
-    id,
-    templateStops: options.templateStops,
-    price: handle.price,
-    handles: [handle],
-    contextSize: handle.contextSize,
-    start() {
-      let ms = 0;
-      const loop: DecodeLoop = async function* (ctx) {
-        const seq: Token[] = [...ctx.prompt];
-        for (let n = 0; n < ctx.maxTokens; n++) {
-          throwIfAborted(ctx.signal);
-          const m0 = handle.busyMs;
-          const logits = await handle.nextLogits(seq);
-          ms += handle.busyMs - m0;
-          const token = sampleFrom(samplingDistribution(logits, ctx.sampling), ctx.random) as Token;
-          seq.push(token);
-          yield { token, logprobs: ctx.wantLogprobs ? logSoftmax(logits) : undefined };
-        }
-      };
-      return {
-        loop,
-        info(usage, latencyMs) {
-          const costUsd = costOf(handle.price, usage);
-          return {
-            servedBy: handle.id,
-            calls: [{ model: handle.id, location: "edge", role: options.role ?? "target", ...usage, costUsd, latencyMs: ms || latencyMs }],
-            decisions: [],
-            escalated: false,
-            costUsd,
-            strongOnlyCostUsd: costUsd,
-          };
-        },
-      };
-    },
-  };
-  return {
-    id,
-    location: "edge",
-    price: handle.price,
-    generate: (request, signal) => generateFromStream(runTokenLevel(spec, request, signal)),
-    stream: (request, signal) => runTokenLevel(spec, request, signal),
   };
 }
