@@ -20,14 +20,19 @@
  * `tandem_guard` error (HTTP 400, OpenAI-shaped) or a refusal message (`finish_reason:
  * "content_filter"`), per `onBlock`. Checks fail closed: a throwing classifier or judge blocks.
  * With output checks on, streams are buffered until the answer has been checked.
+ *
+ * Built as model middleware ({@link guardMiddleware} over the guarded model through `wrapModel`,
+ * core/middleware.ts); decisions are recorded through strategies/info.ts.
  */
 import { TandemError } from "../../core/errors.js";
-import { worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
+import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
+import { streamFromGenerate, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
 import { foldForClassifier, normalize } from "../../privacy/normalize.js";
 import { GuardClassifier, loadGuardClassifier } from "./classifier.js";
 import { injectionScore, placeholderLeakScore, secretScore, type RuleHit } from "./detectors.js";
 import type { GuardJudge } from "./judge.js";
+import { decision, mapResultInfo, mapStreamInfo, ownInfo, withDecision } from "../info.js";
 
 export { GuardClassifier, loadGuardClassifier, defaultGuardModelPath, guardFeatures, type GuardClassifierFile, type SafetyExample } from "./classifier.js";
 export { injectionScore, secretScore, placeholderLeakScore, type RuleHit } from "./detectors.js";
@@ -168,16 +173,23 @@ export function injectionScoreNormalized(text: string): RuleHit {
 
 const where = (m: Screened) => `messages[${m.index}] (${m.role})`;
 
+/** Options of {@link guardMiddleware}: those of {@link guard} without `model` (the wrapped model is the guarded one). */
+export type GuardMiddlewareOptions = Omit<GuardOptions, "model">;
+
 /**
- * Wraps `model` with input and output guards (see module docs).
+ * Input and output guards as a {@link ModelMiddleware} (see module docs). In `wrapGenerate` /
+ * `wrapStream`: the input checks run first (a block throws `tandem_guard`, or with `onBlock:
+ * "refusal"` answers with the refusal without calling `doGenerate`); then `doGenerate(request)`;
+ * then the output checks on the answer (with output checks on, a stream is buffered until the
+ * whole answer has passed; a blocked answer is replaced by the refusal, or throws). The passing
+ * checks' strongest signal is recorded as a decision (strategy "guard") before the inner ones. The
+ * input checks live in the wrap hooks rather than `transformRequest` because their decisions go
+ * into the answer's info.
  *
  * Errors: `tandem_guard` (400) when a check blocks and `onBlock` is "error", or when a check
- * itself fails (fail closed); the guarded model's errors propagate.
- * @example const safe = guard({ model: cloud, input: { harm: 0.5, injection: 0.7 }, output: { secrets: true }, onBlock: "refusal" });
+ * itself fails (fail closed); the wrapped model's errors propagate.
  */
-export function guard(options: GuardOptions): Model {
-  const { model } = options;
-  const id = options.id ?? `guard(${model.id})`;
+export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddleware {
   const classifier = options.classifier instanceof GuardClassifier ? options.classifier : loadGuardClassifier(options.classifier);
   const input = options.input === false ? undefined : (options.input ?? {});
   const output = options.output === false ? undefined : (options.output ?? {});
@@ -187,17 +199,10 @@ export function guard(options: GuardOptions): Model {
   const onBlock = options.onBlock ?? "error";
   const refusal = options.refusalMessage ?? "I can't help with that request.";
   const outputOn = output !== undefined && (output.harm !== undefined && output.harm !== false || output.placeholders !== false || output.secrets !== false);
+  const idOf = (model: Model) => options.id ?? `guard(${model.id})`;
 
-  const decisionOf = (c: Check, blocked: boolean): Decision => ({
-    strategy: "guard",
-    name: id,
-    signal: `${c.stage}:${c.signal}`,
-    score: c.score,
-    threshold: c.threshold,
-    chosen: blocked ? "blocked" : model.id,
-    escalated: false,
-    reason: c.reason,
-  });
+  const decisionOf = (model: Model, c: Check, blocked: boolean): Decision =>
+    decision({ strategy: "guard", name: idOf(model), signal: `${c.stage}:${c.signal}`, score: c.score, threshold: c.threshold, chosen: blocked ? "blocked" : model.id, reason: c.reason });
 
   /** Most judge calls per request (the most suspicious in-band messages first); others keep the classifier's score. */
   const MAX_JUDGED = 4;
@@ -263,76 +268,75 @@ export function guard(options: GuardOptions): Model {
   }
 
   /** The first failing check, or undefined; plus the decisions to trace. */
-  function judge(checks: Check[]): { blocked?: Check; decisions: Decision[] } {
+  function judge(model: Model, checks: Check[]): { blocked?: Check; decisions: Decision[] } {
     const blocked = checks.find((c) => c.score > c.threshold);
-    if (blocked) return { blocked, decisions: [decisionOf(blocked, true)] };
+    if (blocked) return { blocked, decisions: [decisionOf(model, blocked, true)] };
     // Trace the strongest signal of a passing request.
     const top = checks.slice().sort((a, b) => b.score - a.score)[0];
-    return { decisions: top ? [decisionOf({ ...top, reason: `passed: ${top.reason}` }, false)] : [] };
+    return { decisions: top ? [decisionOf(model, { ...top, reason: `passed: ${top.reason}` }, false)] : [] };
   }
 
-  function blockedResult(c: Check, decisions: Decision[], calls: CollaborationInfo["calls"] = []): GenerateResult {
+  /**
+   * What a block becomes: a `tandem_guard` error, or (`onBlock: "refusal"`) the refusal served by
+   * the guard itself, carrying the calls already paid for (the blocked answer's) and all decisions.
+   */
+  function blockedResult(model: Model, c: Check, decisions: Decision[], calls: ModelCall[] = []): GenerateResult {
+    const id = idOf(model);
     const message = `${c.stage === "input" ? "Request" : "Answer"} blocked by guard '${id}': ${c.reason} (${c.signal} score ${c.score.toFixed(3)} > ${c.threshold}).`;
     if (onBlock === "error") throw new TandemError("tandem_guard", message, { param: c.stage === "input" ? "messages" : null });
-    const costUsd = calls.reduce((s, x) => s + x.costUsd, 0);
-    return {
-      text: refusal,
-      finishReason: "content_filter",
-      usage: { promptTokens: 0, completionTokens: 0 },
-      info: { servedBy: id, calls, decisions, escalated: false, costUsd, strongOnlyCostUsd: costUsd },
-    };
+    return { text: refusal, finishReason: "content_filter", usage: { promptTokens: 0, completionTokens: 0 }, info: ownInfo({ servedBy: id, calls, decisions }) };
   }
 
-  const withDecisions = (info: CollaborationInfo, decisions: Decision[]): CollaborationInfo => ({ ...info, decisions: [...decisions, ...info.decisions] });
-
   return {
-    id,
-    location: model.location,
-    price: model.price,
-    worstCase: (perCall) => worstCaseOf(model, perCall),
-
-    async generate(request, signal) {
-      const inJ = judge(await checkInput(request, signal));
-      if (inJ.blocked) return blockedResult(inJ.blocked, inJ.decisions);
-      const r = await model.generate(request, signal);
-      const outJ = judge(checkOutput(r));
-      if (outJ.blocked) return blockedResult(outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...r.info.decisions], r.info.calls);
-      return { ...r, info: withDecisions(r.info, [...inJ.decisions, ...outJ.decisions]) };
+    async wrapGenerate({ doGenerate, request, model, signal }) {
+      const inJ = judge(model, await checkInput(request, signal));
+      if (inJ.blocked) return blockedResult(model, inJ.blocked, inJ.decisions);
+      const r = await doGenerate(request);
+      const outJ = judge(model, checkOutput(r));
+      if (outJ.blocked) return blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...r.info.decisions], r.info.calls);
+      return mapResultInfo(r, (x) => withDecision(x.info, ...inJ.decisions, ...outJ.decisions));
     },
 
-    async *stream(request, signal): AsyncIterable<StreamPart> {
-      const inJ = judge(await checkInput(request, signal));
+    async *wrapStream({ doStream, request, model, signal }) {
+      const inJ = judge(model, await checkInput(request, signal));
       if (inJ.blocked) {
-        const r = blockedResult(inJ.blocked, inJ.decisions);
-        yield { type: "text", text: r.text };
-        yield { type: "finish", result: r };
+        yield* streamFromGenerate(Promise.resolve(blockedResult(model, inJ.blocked, inJ.decisions)));
         return;
       }
       if (!outputOn) {
-        for await (const part of model.stream(request, signal)) yield part.type === "finish" ? { type: "finish", result: { ...part.result, info: withDecisions(part.result.info, inJ.decisions) } } : part;
+        yield* mapStreamInfo(doStream(request), (r) => withDecision(r.info, ...inJ.decisions));
         return;
       }
       // Buffer until the whole answer is checked: nothing unchecked reaches the caller.
       const held: StreamPart[] = [];
-      for await (const part of model.stream(request, signal)) {
+      for await (const part of doStream(request)) {
         if (part.type !== "finish") {
           held.push(part);
           continue;
         }
-        const outJ = judge(checkOutput(part.result));
+        const outJ = judge(model, checkOutput(part.result));
         if (outJ.blocked) {
-          const r = blockedResult(outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...part.result.info.decisions], part.result.info.calls);
-          yield { type: "text", text: r.text };
-          yield { type: "finish", result: r };
+          yield* streamFromGenerate(Promise.resolve(blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...part.result.info.decisions], part.result.info.calls)));
           return;
         }
         yield* held;
-        yield { type: "finish", result: { ...part.result, info: withDecisions(part.result.info, [...inJ.decisions, ...outJ.decisions]) } };
+        yield { type: "finish", result: mapResultInfo(part.result, (r) => withDecision(r.info, ...inJ.decisions, ...outJ.decisions)) };
       }
     },
-
-    async close() {
-      await model.close?.();
-    },
   };
+}
+
+/**
+ * Wraps `model` with input and output guards (see module docs): `wrapModel` over `model` with
+ * {@link guardMiddleware}; id `options.id ?? "guard(<model id>)"`, location, price and worst case
+ * those of `model`.
+ *
+ * Errors: `tandem_guard` (400) when a check blocks and `onBlock` is "error", or when a check
+ * itself fails (fail closed); the guarded model's errors propagate.
+ * @example const safe = guard({ model: cloud, input: { harm: 0.5, injection: 0.7 }, output: { secrets: true }, onBlock: "refusal" });
+ */
+export function guard(options: GuardOptions): Model {
+  const { model, ...rest } = options;
+  const id = options.id ?? `guard(${model.id})`;
+  return wrapModel({ model, middleware: guardMiddleware({ ...rest, id }), id });
 }

@@ -13,9 +13,11 @@
  */
 import type { Token } from "node-llama-cpp";
 import { TandemError } from "../../core/errors.js";
-import { costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
+import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
+import { costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type Model } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
 import { logSoftmax, seededRandom, type LocalLogitModel } from "../../providers/llama-cpp/logits.js";
+import { callRecord, decision, mapResultInfo, mapStreamInfo, withCallsBefore, withDecision } from "../info.js";
 
 /** Options of {@link compressPrompt}. */
 export interface CompressionOptions {
@@ -192,6 +194,54 @@ export async function compressPrompt(messages: readonly ChatMessage[], options: 
   };
 }
 
+/** Options of {@link compressionMiddleware}. */
+export interface CompressionMiddlewareOptions extends CompressionOptions {
+  /** Id recorded in the decision. Default `compress(<compressor>→<wrapped model>)`. */
+  id?: string;
+}
+
+/**
+ * Prompt compression as a {@link ModelMiddleware}: in `wrapGenerate` / `wrapStream`, compresses
+ * the request's messages with the small model ({@link compressPrompt}), then calls
+ * `doGenerate` / `doStream` with the compressed messages (other request fields unchanged). The
+ * answer's info gets a `compressor` call first (promptTokens = original tokens, edge) and a
+ * decision `{ strategy: "pipeline", signal: "compression-ratio", score: kept/original, threshold:
+ * rate }`; `strongOnlyCostUsd` adds the input cost of the dropped tokens at the wrapped model's
+ * price (USD). The compression runs in the wrap hooks, not `transformRequest`, because the info
+ * needs its statistics.
+ * @throws TandemError `invalid_request` for a bad rate (per call); the wrapped model's errors propagate.
+ */
+export function compressionMiddleware(options: CompressionMiddlewareOptions): ModelMiddleware {
+  const record = (inner: Model, info: CollaborationInfo, c: CompressionResult): CollaborationInfo => {
+    const call = callRecord(options.compressor, { promptTokens: c.originalTokens, completionTokens: 0 }, c.latencyMs, { role: "compressor", location: "edge" });
+    const saved = c.originalTokens - c.keptTokens;
+    const withCall = withCallsBefore(info, [call], { strongOnlyExtraUsd: (saved * inner.price.inputPerMillion) / 1e6 });
+    return withDecision(
+      withCall,
+      decision({
+        strategy: "pipeline",
+        name: options.id ?? `compress(${options.compressor.id}→${inner.id})`,
+        signal: "compression-ratio",
+        score: c.ratio,
+        threshold: options.rate ?? 0.5,
+        chosen: inner.id,
+        escalated: info.escalated,
+        reason: `kept ${c.keptTokens}/${c.originalTokens} context tokens (${c.protectedTokens} protected); dropped tokens with surprisal < ${c.surprisalThreshold.toFixed(2)} nats`,
+      }),
+    );
+  };
+  return {
+    async wrapGenerate({ doGenerate, request, model }) {
+      const c = await compressPrompt(request.messages, options);
+      return mapResultInfo(await doGenerate({ ...request, messages: c.messages }), (r) => record(model, r.info, c));
+    },
+    async *wrapStream({ doStream, request, model }) {
+      const c = await compressPrompt(request.messages, options);
+      yield* mapStreamInfo(doStream({ ...request, messages: c.messages }), (r) => record(model, r.info, c));
+    },
+  };
+}
+
 /** Options of {@link promptCompression}. */
 export interface PromptCompressionOptions extends CompressionOptions {
   /** The (large) model that receives the compressed prompt. */
@@ -201,61 +251,21 @@ export interface PromptCompressionOptions extends CompressionOptions {
 }
 
 /**
- * Prompt compression as a pipeline stage: compress with the small model, then call `model`.
- * Info: a `compressor` call (promptTokens = original tokens) before the inner calls, and a decision
- * `{ strategy: "pipeline", signal: "compression-ratio", score: kept/original, threshold: rate }`;
- * `strongOnlyCostUsd` adds the input cost of the dropped tokens at the inner model's price.
+ * Prompt compression as a pipeline stage: compress with the small model, then call `model` —
+ * `wrapModel` over `model` with {@link compressionMiddleware} (see there for the info recorded).
+ * Location and price: `model`'s; worst case: the compressor reading the whole prompt plus
+ * `model`'s bound.
  * @throws whatever `model` throws; TandemError `invalid_request` for a bad rate.
  */
 export function promptCompression(options: PromptCompressionOptions): Model {
-  const inner = options.model;
+  const { model: inner, ...rest } = options;
   const id = options.id ?? `compress(${options.compressor.id}→${inner.id})`;
-
-  function wrapInfo(info: CollaborationInfo, c: CompressionResult): CollaborationInfo {
-    const compressorCost = costOf(options.compressor.price, { promptTokens: c.originalTokens, completionTokens: 0 });
-    const saved = c.originalTokens - c.keptTokens;
-    return {
-      ...info,
-      calls: [
-        { model: options.compressor.id, location: "edge", role: "compressor", promptTokens: c.originalTokens, completionTokens: 0, costUsd: compressorCost, latencyMs: c.latencyMs },
-        ...info.calls,
-      ],
-      decisions: [
-        {
-          strategy: "pipeline",
-          name: id,
-          signal: "compression-ratio",
-          score: c.ratio,
-          threshold: options.rate ?? 0.5,
-          chosen: inner.id,
-          escalated: info.escalated,
-          reason: `kept ${c.keptTokens}/${c.originalTokens} context tokens (${c.protectedTokens} protected); dropped tokens with surprisal < ${c.surprisalThreshold.toFixed(2)} nats`,
-        },
-        ...info.decisions,
-      ],
-      costUsd: info.costUsd + compressorCost,
-      strongOnlyCostUsd: info.strongOnlyCostUsd + (saved * inner.price.inputPerMillion) / 1e6,
-    };
-  }
-
-  return {
+  return wrapModel({
+    model: inner,
+    middleware: compressionMiddleware({ ...rest, id }),
     id,
-    location: inner.location,
-    price: inner.price,
     /** The compressor reads the whole prompt, then the inner model gets (at most) all of it. */
     worstCase: (perCall) =>
       sumWorstCases([{ costUsd: costOf(options.compressor.price, { promptTokens: perCall.promptTokens, completionTokens: 0 }), tokens: 0 }, worstCaseOf(inner, perCall)]),
-    async generate(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult> {
-      const c = await compressPrompt(request.messages, options);
-      const r = await inner.generate({ ...request, messages: c.messages }, signal);
-      return { ...r, info: wrapInfo(r.info, c) };
-    },
-    async *stream(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<StreamPart> {
-      const c = await compressPrompt(request.messages, options);
-      for await (const part of inner.stream({ ...request, messages: c.messages }, signal)) {
-        yield part.type === "finish" ? { type: "finish", result: { ...part.result, info: wrapInfo(part.result.info, c) } } : part;
-      }
-    },
-    close: inner.close ? () => inner.close!() : undefined,
-  };
+  });
 }

@@ -5,7 +5,9 @@
  */
 export {
   compressPrompt,
+  compressionMiddleware,
   promptCompression,
+  type CompressionMiddlewareOptions,
   type CompressionOptions,
   type CompressionResult,
   type PromptCompressionOptions,

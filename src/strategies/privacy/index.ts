@@ -16,13 +16,18 @@
  * Fails closed: when the detector throws or exceeds `detectorTimeoutMs`, nothing is sent to the
  * cloud; the request is refused (`tandem_guard`, HTTP 400) or, with `onDetectorError: "local"`,
  * served by the local model.
+ *
+ * Built as model middleware ({@link privacyMiddleware} over the remote model through
+ * `wrapModel`, core/middleware.ts); decisions are recorded through strategies/info.ts.
  */
 import { TandemError } from "../../core/errors.js";
+import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
 import { maxWorstCase, worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
 import type { ChatToolCall } from "../../core/wire.js";
 import type { EntityType, PiiDetector, PiiSpan } from "../../privacy/types.js";
 import { formatPath, jsonStrings, requestStrings, type RequestString } from "./fields.js";
 import { PlaceholderVault, StreamRestorer } from "./vault.js";
+import { decision, mapResultInfo, mapStreamInfo, withDecision } from "../info.js";
 
 export { PlaceholderVault, StreamRestorer, PLACEHOLDER_RE, MAX_PLACEHOLDER_LENGTH, randomNonce } from "./vault.js";
 export { requestStrings, jsonStrings, formatPath, type FieldRule, type FieldPath, type RequestString } from "./fields.js";
@@ -203,10 +208,6 @@ export function restoreResult(result: GenerateResult, vault: PlaceholderVault): 
   return { ...result, text: vault.restore(result.text), ...(toolCalls ? { toolCalls } : {}) };
 }
 
-function withDecision(info: CollaborationInfo, decision: Decision): CollaborationInfo {
-  return { ...info, decisions: [decision, ...info.decisions] };
-}
-
 function describe(vault: PlaceholderVault): string {
   return Object.entries(vault.typeCounts())
     .map(([t, n]) => `${t}×${n}`)
@@ -214,24 +215,71 @@ function describe(vault: PlaceholderVault): string {
 }
 
 /**
- * Wraps `remote` with hide-and-seek privacy (see module docs).
- *
- * Errors: `tandem_guard` (HTTP 400) when `mode: "block"` meets private data, or when the detector
- * fails or times out and `onDetectorError` is "block"; `invalid_policy` when `local-only` (or
- * `onDetectorError: "local"`) is configured without a `local` edge model. Remote errors propagate.
- * @example const m = privacy({ detector: createDetector(), remote: openaiCompatible({...}), local: llamaCpp({...}), mode: "redact" });
+ * Restores placeholders in a stream of the remote answer: text and tool-call arguments through
+ * {@link StreamRestorer}s (a placeholder split across parts is held until complete), tool-call ids
+ * and names as they come; before `finish`, flushes what is held, then yields the restored result
+ * whose info is `info(raw)` — `raw` being the result as the remote produced it (placeholder form).
  */
-export function privacy(options: PrivacyOptions): Model {
+export async function* restoreStream(parts: AsyncIterable<StreamPart>, vault: PlaceholderVault, info: (raw: GenerateResult) => CollaborationInfo = (raw) => raw.info): AsyncGenerator<StreamPart> {
+  const text = new StreamRestorer(vault);
+  const args = new Map<number, StreamRestorer>();
+  for await (const part of parts) {
+    if (part.type === "text") {
+      const out = text.push(part.text);
+      if (out || part.logprobs) yield { type: "text", text: out, ...(part.logprobs ? { logprobs: part.logprobs } : {}) };
+    } else if (part.type === "tool-call") {
+      const d = part.delta;
+      let restorer = args.get(d.index);
+      if (!restorer) args.set(d.index, (restorer = new StreamRestorer(vault, { json: true })));
+      const fn = d.function
+        ? {
+            ...d.function,
+            ...(d.function.name !== undefined ? { name: vault.restore(d.function.name) } : {}),
+            ...(d.function.arguments !== undefined ? { arguments: restorer.push(d.function.arguments) } : {}),
+          }
+        : undefined;
+      yield { type: "tool-call", delta: { ...d, ...(d.id !== undefined ? { id: vault.restore(d.id) } : {}), ...(fn ? { function: fn } : {}) } };
+    } else {
+      const rest = text.flush();
+      if (rest) yield { type: "text", text: rest };
+      for (const [index, restorer] of args) {
+        const tail = restorer.flush();
+        if (tail) yield { type: "tool-call", delta: { index, function: { arguments: tail } } };
+      }
+      yield { type: "finish", result: { ...restoreResult(part.result, vault), info: info(part.result) } };
+    }
+  }
+}
+
+/** Options of {@link privacyMiddleware}: those of {@link privacy} without `remote` (the wrapped model is the remote). */
+export type PrivacyMiddlewareOptions = Omit<PrivacyOptions, "remote">;
+
+/**
+ * Hide and seek as a {@link ModelMiddleware} over the remote model (the wrapped one; see module
+ * docs). Per call, in `wrapGenerate` / `wrapStream` (the vault that hides the request also
+ * restores the answer, so both happen in one hook):
+ * - nothing to hide (or an edge remote without `redactForEdge`): `doGenerate(request)` as is;
+ * - private data, `redact`: `doGenerate(hidden request)`, the answer (whole or streamed, tool
+ *   calls included) restored on the device;
+ * - private data, `local-only` (or a failed detector with `onDetectorError: "local"`): served by
+ *   `local.generate` / `local.stream` INSTEAD of `doGenerate` — the wrapped remote model, and any
+ *   middleware inside this one, never run for that request;
+ * - `block`, unhideable strings, or a failed detector with `onDetectorError: "block"`: throws
+ *   `tandem_guard` before anything is sent.
+ * Every answer carries this layer's decision (strategy "privacy", with `cloudView`) first.
+ * `close()` closes `local`.
+ *
+ * Errors: `invalid_policy` (at construction) when `local-only` / `onDetectorError: "local"` lack a
+ * `local` model or `local` is not an edge model; `tandem_guard` per call as above.
+ */
+export function privacyMiddleware(options: PrivacyMiddlewareOptions): ModelMiddleware {
   const mode = options.mode ?? "redact";
-  const { remote, local, detector } = options;
-  const id = options.id ?? `privacy(${remote.id})`;
+  const { local, detector } = options;
   const timeoutMs = options.detectorTimeoutMs ?? 2000;
   const onDetectorError = options.onDetectorError ?? "block";
-  if ((mode === "local-only" || onDetectorError === "local") && !local) throw new TandemError("invalid_policy", `privacy strategy '${id}': mode '${mode}' / onDetectorError '${onDetectorError}' needs a local model`);
-  if (local && local.location !== "edge") throw new TandemError("invalid_policy", `privacy strategy '${id}': the local model '${local.id}' is not an edge model`);
-  const needsProtection = remote.location === "cloud" || options.redactForEdge === true;
-
-  const decision = (chosen: string, score: number, reason: string): Decision => ({ strategy: "privacy", name: id, signal: "pii-values", score, threshold: 0, chosen, escalated: false, reason });
+  const label = options.id ?? "privacy";
+  if ((mode === "local-only" || onDetectorError === "local") && !local) throw new TandemError("invalid_policy", `privacy strategy '${label}': mode '${mode}' / onDetectorError '${onDetectorError}' needs a local model`);
+  if (local && local.location !== "edge") throw new TandemError("invalid_policy", `privacy strategy '${label}': the local model '${local.id}' is not an edge model`);
 
   type Plan =
     | { kind: "pass"; decision: Decision; cloud: boolean }
@@ -249,28 +297,70 @@ export function privacy(options: PrivacyOptions): Model {
     return p.cloud ? { ...p.decision, cloudView: { messages: request.messages, text } } : p.decision;
   };
 
-  async function plan(request: GenerateRequest, signal?: AbortSignal): Promise<Plan> {
-    if (!needsProtection) return { kind: "pass", cloud: false, decision: decision(remote.id, 0, `remote '${remote.id}' runs on the edge; nothing to hide`) };
+  async function plan(remote: Model, request: GenerateRequest, signal?: AbortSignal): Promise<Plan> {
+    const id = options.id ?? `privacy(${remote.id})`;
+    const decide = (chosen: string, score: number, reason: string): Decision => decision({ strategy: "privacy", name: id, signal: "pii-values", score, threshold: 0, chosen, reason });
+    const needsProtection = remote.location === "cloud" || options.redactForEdge === true;
+    if (!needsProtection) return { kind: "pass", cloud: false, decision: decide(remote.id, 0, `remote '${remote.id}' runs on the edge; nothing to hide`) };
     let hidden: HiddenRequest;
     try {
       hidden = await withTimeout((s) => hideRequest(request, detector, { entities: options.entities, minScore: options.minScore, signal: s, opaqueParts: options.opaqueParts }), timeoutMs, signal);
     } catch (error) {
       signal?.throwIfAborted();
       const why = error instanceof Error ? error.message : String(error);
-      if (onDetectorError === "local" && local) return { kind: "local", decision: decision(local.id, -1, `PII detector '${detector.name}' failed (${why}); failed closed to the local model`) };
+      if (onDetectorError === "local" && local) return { kind: "local", decision: decide(local.id, -1, `PII detector '${detector.name}' failed (${why}); failed closed to the local model`) };
       throw new TandemError("tandem_guard", `Request blocked: the privacy detector failed (${why}), so nothing was sent to '${remote.id}' (fail closed).`, { cause: error });
     }
     const n = hidden.vault.size;
     const stuck = hidden.unhideable;
-    if (n === 0 && stuck.length === 0) return { kind: "pass", cloud: true, decision: decision(remote.id, 0, "no private data detected") };
+    if (n === 0 && stuck.length === 0) return { kind: "pass", cloud: true, decision: decide(remote.id, 0, "no private data detected") };
     const found = [n ? `${n} private value(s): ${describe(hidden.vault)}` : "", stuck.length ? `${stuck.length} string(s) that cannot be hidden, first at ${stuck[0].path}: ${stuck[0].reason}` : ""].filter(Boolean).join("; ");
     if (mode === "block") throw new TandemError("tandem_guard", `Request blocked: it contains private data (${found}) and the policy does not let it leave the device.`);
-    if (mode === "local-only") return { kind: "local", hidden, decision: decision(local!.id, n + stuck.length, `private data (${found}) kept on the edge`) };
+    if (mode === "local-only") return { kind: "local", hidden, decision: decide(local!.id, n + stuck.length, `private data (${found}) kept on the edge`) };
     if (stuck.length > 0) throw new TandemError("tandem_guard", `Request blocked: ${found}; nothing was sent to '${remote.id}' (fail closed).`);
-    return { kind: "redact", hidden, decision: decision(remote.id, n, `hid ${n} private value(s) (${describe(hidden.vault)}) behind placeholders`) };
+    return { kind: "redact", hidden, decision: decide(remote.id, n, `hid ${n} private value(s) (${describe(hidden.vault)}) behind placeholders`) };
   }
 
   return {
+    async wrapGenerate({ doGenerate, request, model, signal }) {
+      const p = await plan(model, request, signal);
+      const record = (raw: GenerateResult) => withDecision(raw.info, viewed(p, request, raw.text));
+      if (p.kind === "local") return mapResultInfo(await local!.generate(request, signal), record);
+      if (p.kind === "pass") return mapResultInfo(await doGenerate(request), record);
+      const raw = await doGenerate(p.hidden.request);
+      return { ...restoreResult(raw, p.hidden.vault), info: record(raw) };
+    },
+
+    async *wrapStream({ doStream, request, model, signal }) {
+      const p = await plan(model, request, signal);
+      const record = (raw: GenerateResult) => withDecision(raw.info, viewed(p, request, raw.text));
+      if (p.kind === "local") yield* mapStreamInfo(local!.stream(request, signal), record);
+      else if (p.kind === "pass") yield* mapStreamInfo(doStream(request), record);
+      else yield* restoreStream(doStream(p.hidden.request), p.hidden.vault, record);
+    },
+
+    async close() {
+      await local?.close?.();
+    },
+  };
+}
+
+/**
+ * Wraps `remote` with hide-and-seek privacy (see module docs): `wrapModel` over `remote` with
+ * {@link privacyMiddleware}. Location: `remote`'s; price: `remote`'s; worst case: the larger of
+ * `remote` on a 10 % longer prompt (placeholders) and `local`.
+ *
+ * Errors: `tandem_guard` (HTTP 400) when `mode: "block"` meets private data, or when the detector
+ * fails or times out and `onDetectorError` is "block"; `invalid_policy` when `local-only` (or
+ * `onDetectorError: "local"`) is configured without a `local` edge model. Remote errors propagate.
+ * @example const m = privacy({ detector: createDetector(), remote: openaiCompatible({...}), local: llamaCpp({...}), mode: "redact" });
+ */
+export function privacy(options: PrivacyOptions): Model {
+  const { remote, local } = options;
+  const id = options.id ?? `privacy(${remote.id})`;
+  return wrapModel({
+    model: remote,
+    middleware: privacyMiddleware({ ...options, id }),
     id,
     location: remote.location === "cloud" || local?.location === "cloud" ? "cloud" : "edge",
     price: remote.price,
@@ -279,62 +369,5 @@ export function privacy(options: PrivacyOptions): Model {
       const longer = { ...perCall, promptTokens: Math.ceil(perCall.promptTokens * 1.1) };
       return maxWorstCase([worstCaseOf(remote, longer), ...(local ? [worstCaseOf(local, perCall)] : [])]);
     },
-
-    async generate(request, signal) {
-      const p = await plan(request, signal);
-      if (p.kind !== "redact") {
-        const r = await (p.kind === "local" ? local! : remote).generate(request, signal);
-        return { ...r, info: withDecision(r.info, viewed(p, request, r.text)) };
-      }
-      const r = await remote.generate(p.hidden.request, signal);
-      const restored = restoreResult(r, p.hidden.vault);
-      return { ...restored, info: withDecision(r.info, viewed(p, request, r.text)) };
-    },
-
-    async *stream(request, signal): AsyncIterable<StreamPart> {
-      const p = await plan(request, signal);
-      if (p.kind !== "redact") {
-        const target = p.kind === "local" ? local! : remote;
-        for await (const part of target.stream(request, signal)) {
-          yield part.type === "finish" ? { type: "finish", result: { ...part.result, info: withDecision(part.result.info, viewed(p, request, part.result.text)) } } : part;
-        }
-        return;
-      }
-      const { vault } = p.hidden;
-      const text = new StreamRestorer(vault);
-      const args = new Map<number, StreamRestorer>();
-      for await (const part of remote.stream(p.hidden.request, signal)) {
-        if (part.type === "text") {
-          const out = text.push(part.text);
-          if (out || part.logprobs) yield { type: "text", text: out, ...(part.logprobs ? { logprobs: part.logprobs } : {}) };
-        } else if (part.type === "tool-call") {
-          const d = part.delta;
-          let restorer = args.get(d.index);
-          if (!restorer) args.set(d.index, (restorer = new StreamRestorer(vault, { json: true })));
-          const fn = d.function
-            ? {
-                ...d.function,
-                ...(d.function.name !== undefined ? { name: vault.restore(d.function.name) } : {}),
-                ...(d.function.arguments !== undefined ? { arguments: restorer.push(d.function.arguments) } : {}),
-              }
-            : undefined;
-          yield { type: "tool-call", delta: { ...d, ...(d.id !== undefined ? { id: vault.restore(d.id) } : {}), ...(fn ? { function: fn } : {}) } };
-        } else {
-          const rest = text.flush();
-          if (rest) yield { type: "text", text: rest };
-          for (const [index, restorer] of args) {
-            const tail = restorer.flush();
-            if (tail) yield { type: "tool-call", delta: { index, function: { arguments: tail } } };
-          }
-          const restored = restoreResult(part.result, vault);
-          yield { type: "finish", result: { ...restored, info: withDecision(part.result.info, viewed(p, request, part.result.text)) } };
-        }
-      }
-    },
-
-    async close() {
-      await remote.close?.();
-      await local?.close?.();
-    },
-  };
+  });
 }
