@@ -1,0 +1,449 @@
+/**
+ * The protocol-neutral request pipeline of the gateway (issue #11, item 5). Every generation
+ * route — OpenAI chat completions today; OpenAI Responses and Anthropic Messages next — runs the
+ * same steps and differs only in its {@link WireProtocol} mapping:
+ *
+ * 1. **intake**: read the body (a client that leaves while sending is `aborted`), parse JSON,
+ *    refuse bodies nested deeper than {@link MAX_JSON_DEPTH}, let the protocol validate and map
+ *    it to a {@link GenerateRequest}, look the model up, and admit the request against the
+ *    caller's key (budgets, rate limits; `max_tokens` clamped to the key's limit);
+ * 2. **run**: one AbortController per request, fired by the client's disconnect (`aborted`) or the
+ *    request timeout (`upstream_timeout`, 504), released when the request ends;
+ * 3. **respond**: run to completion (JSON body + `x-tandem-*` headers) or run as a stream (the
+ *    first part is pulled before committing to a 200, so early failures keep their status; then
+ *    SSE frames through Hono's streaming helper, the protocol encoding each part);
+ * 4. **charge and settle**: an answer is charged its calls; a failed or abandoned request the calls
+ *    its error carries, else (once a stream was open) the streamed text counted with the o200k
+ *    tokenizer at the requested model's price; a charge past the admission's reservation is
+ *    counted as an overrun;
+ * 5. **trace**: every request, failed or not, is traced once through {@link storedTrace} (privacy
+ *    of private models, see projection.ts), counted in the metrics and emitted as an
+ *    OpenTelemetry span.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { stream as honoStream } from "hono/streaming";
+import { countTokens } from "gpt-tokenizer";
+import { randomUUID } from "node:crypto";
+import type { z } from "zod";
+import { TandemError, toTandemError } from "../core/errors.js";
+import { costOf, worstCaseOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
+import type { Trace, TraceStore } from "../store/traces.js";
+import { admittedMaxTokens, DEFAULT_MAX_TOKENS, type Admission, type ApiKeySpec, type KeyRing } from "./auth.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { emitRequestSpan } from "./otel.js";
+import { answeredTrace, blankTrace, projectAnswer, storedTrace, viewsOf, type AnswerProjection, type DecisionViews, type PrivateContentMode } from "./projection.js";
+
+/** The app's per-request variables: the caller's key, authenticated once by the `/v1/*` middleware. */
+export type GatewayEnv = { Variables: { apiKey?: ApiKeySpec } };
+
+/** What a protocol's mapping makes of a request body. */
+export interface Intake {
+  /** The requested served name (a model or strategy of `models`). */
+  model: string;
+  /** True when the caller asked for a stream. */
+  stream: boolean;
+  /**
+   * The provider-neutral request. Its `messages` are what the trace records; the pipeline clamps
+   * `maxTokens` to the caller key's limit before the run.
+   */
+  request: GenerateRequest;
+}
+
+/** A finished answer, for the protocol to put into its body. */
+export interface Answer<I extends Intake = Intake> {
+  intake: I;
+  /** The trace id, also the response id. */
+  traceId: string;
+  /** Epoch seconds of arrival (OpenAI `created`). */
+  created: number;
+  result: GenerateResult;
+  /** The `tandem` field, headers and usage (projection.ts). */
+  projection: AnswerProjection;
+}
+
+/** One server-sent event: `event:` line when set, then `data:`. */
+export interface SseFrame {
+  event?: string;
+  /** The data line (no newlines: JSON.stringify output, or a literal such as "[DONE]"). */
+  data: string;
+}
+
+/** A part of a stream that is not its end. */
+export type StreamDelta = Exclude<StreamPart, { type: "finish" }>;
+
+/** How a protocol writes one streamed answer; each hook returns the frames to send, in order. */
+export interface StreamEncoder {
+  /** Frames opening the stream (sent once the first part arrived). */
+  open(): SseFrame[];
+  /** Frames of a text or tool-call part. */
+  part(part: StreamDelta): SseFrame[];
+  /** Frames of the final result (finish reason, `tandem` field, usage when asked). */
+  finish(result: GenerateResult, projection: AnswerProjection): SseFrame[];
+  /** Frames telling the client the stream failed after its 200. */
+  error(error: TandemError): SseFrame[];
+  /** Frames ending a complete stream. */
+  close(): SseFrame[];
+}
+
+/** A wire protocol's mapping: all that differs between generation routes. */
+export interface WireProtocol<I extends Intake = Intake> {
+  /**
+   * Validates and maps a parsed JSON body (its depth already checked). Throws
+   * `TandemError("invalid_request")` naming the bad field.
+   */
+  parse(body: unknown): I;
+  /** The error body in this protocol's shape; the HTTP status is the error's. */
+  errorBody(error: TandemError): unknown;
+  /** The body of a non-streamed answer. */
+  completion(answer: Answer<I>): unknown;
+  /** The encoder of one streamed answer. */
+  encoder(args: { intake: I; traceId: string; created: number }): StreamEncoder;
+}
+
+/** Options of {@link createPipeline} (the generation part of `GatewayOptions`). */
+export interface PipelineOptions {
+  /** Served models by name: strategies and plain models. */
+  models: ReadonlyMap<string, Model>;
+  /** Where traces go; none = not traced. */
+  traces?: TraceStore;
+  metrics: GatewayMetrics;
+  /** API keys, budgets and rate limits; none = open gateway. */
+  keys?: KeyRing;
+  /** Largest accepted request body in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Per-request time limit in ms (504 after it). Default 120,000. */
+  requestTimeoutMs?: number;
+  /** Served names whose strategy tree contains a `privacy` strategy (see projection.ts). */
+  privateModels?: ReadonlySet<string>;
+  /** Trace content of private models. @default "redacted" */
+  privateContent?: PrivateContentMode;
+}
+
+/** The generation pipeline shared by every wire protocol. */
+export interface Pipeline {
+  /** The route's handlers: the body-size limit (413, traced) then {@link Pipeline.handle}. */
+  route<I extends Intake>(protocol: WireProtocol<I>): [MiddlewareHandler<GatewayEnv>, (c: Context<GatewayEnv>) => Promise<Response>];
+  /** Runs one request end to end: intake, admission, run, response, charge, trace. Never throws for a request's failure: answers it. */
+  handle<I extends Intake>(c: Context<GatewayEnv>, protocol: WireProtocol<I>): Promise<Response>;
+  /**
+   * Stores a trace (a failed write is logged, never fatal), counts it in the metrics and emits its
+   * span. `views`: the answer's decision views when it has one (so they are cut once).
+   */
+  record(trace: Trace, c: Context, views?: DecisionViews): void;
+}
+
+/**
+ * Deepest nesting of arrays/objects accepted in a request body. Deeper bodies would overflow the
+ * stack later (JSON.stringify upstream and into traces); no real request comes close.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Builds the pipeline over the gateway's models, traces, keys and metrics. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { metrics } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const timeoutMs = options.requestTimeoutMs ?? 120_000;
+  const privateModels = new Set(options.privateModels ?? []);
+
+  const record = (traced: Trace, c: Context, views?: DecisionViews) => {
+    const cut = views ?? viewsOf(traced.decisions);
+    // private models: what the cloud saw, never the private values (projection.ts)
+    const t = storedTrace(traced, cut, { isPrivate: privateModels.has(traced.model), mode: options.privateContent });
+    // a name whose answer carried a privacy view is private from now on (its failures too)
+    if (cut.cloudView !== undefined) privateModels.add(traced.model);
+    try {
+      options.traces?.record(t);
+    } catch (error) {
+      console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
+    }
+    // unknown model names stay out of the metric labels (each would be a new series, forever)
+    metrics.observe(options.models.has(t.model) ? t : { ...t, model: "" });
+    emitRequestSpan(t, c.req.header());
+  };
+
+  const handle = async <I extends Intake>(c: Context<GatewayEnv>, protocol: WireProtocol<I>): Promise<Response> => {
+    const errorResponse = (e: TandemError) => c.json(protocol.errorBody(e) as object, e.status as 400);
+    const arrived = Date.now();
+    const t0 = performance.now();
+    const traceId = newTraceId();
+    let intake: I | undefined;
+
+    const trace = (partial: Partial<Trace> & { status: number }, views?: DecisionViews) =>
+      record({
+        ...blankTrace(traceId, arrived),
+        model: intake?.model ?? "",
+        stream: intake?.stream === true,
+        latencyMs: performance.now() - t0,
+        messages: intake?.request.messages,
+        key: c.get("apiKey")?.name,
+        ...partial,
+      }, c, views);
+    const fail = (error: unknown) => {
+      const e = toTandemError(error);
+      trace({ status: e.status, error: e.code, errorMessage: e.message });
+      return errorResponse(e);
+    };
+
+    // 1. intake
+    let raw: string;
+    try {
+      raw = await c.req.text();
+    } catch (error) {
+      if (c.req.raw.signal.aborted) return fail(new TandemError("aborted", `Client disconnected while sending the body: ${(error as Error).message}`));
+      return fail(new TandemError("invalid_request", `Could not read the request body: ${(error as Error).message}`));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      return fail(new TandemError("invalid_json", `Request body is not valid JSON: ${(error as Error).message}`));
+    }
+    try {
+      checkJsonDepth(json);
+      intake = protocol.parse(json);
+    } catch (error) {
+      return fail(error);
+    }
+    const model = options.models.get(intake.model);
+    if (!model) return fail(modelNotFound(intake.model));
+
+    const { request } = intake;
+    const name = intake.model;
+    let admission: Admission | undefined;
+    const spec = c.get("apiKey");
+    if (options.keys && spec) {
+      // what is reserved is what is sent: the upstream may not generate past the admitted max_tokens
+      request.maxTokens = admittedMaxTokens(spec, request.maxTokens);
+      try {
+        admission = await options.keys.admit(spec, name, model.price, {
+          promptChars: raw.length,
+          maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+          worstCase: (perCall) => worstCaseOf(model, perCall),
+        });
+      } catch (error) {
+        return fail(error);
+      }
+    }
+
+    // 4. charge and settle
+    /** Settles the admission with what the request is charged; a charge past the budget reservation is counted as an overrun. */
+    const settle = (charge: Charge) => {
+      if (!admission) return;
+      if (admission.reservedUsd > 0 && charge.costUsd > admission.reservedUsd * (1 + 1e-9)) {
+        metrics.observeOverrun(name, charge.costUsd - admission.reservedUsd);
+        console.warn(`tandem: request ${traceId} of key '${admission.key}' cost $${charge.costUsd} > its reservation $${admission.reservedUsd} (upstream ignored max_tokens?)`);
+      }
+      void admission.finish({ costUsd: charge.costUsd, tokens: charge.promptTokens + charge.completionTokens });
+    };
+    /**
+     * What a failed request is charged: the calls the error carries (providers and strategies
+     * attach what was generated), else — once a stream was open — the streamed text counted with
+     * the o200k tokenizer (at least one token per chunk) plus the prompt, at the requested
+     * model's price (a strategy's price is its strong path's: an upper bound); else nothing.
+     */
+    const chargeOfFailure = (error: unknown, streamed?: { text: string; parts: number }): Charge => {
+      const calls = TandemError.isInstance(error) ? error.calls : undefined;
+      if (calls?.length) return chargeOfCalls(calls);
+      if (!streamed) return NO_CHARGE;
+      const usage = { promptTokens: countTokens(JSON.stringify(request.messages)), completionTokens: Math.max(countTokens(streamed.text), streamed.parts) };
+      const costUsd = costOf(model.price, usage);
+      const message = TandemError.isInstance(error) ? error.message : "stream ended early";
+      return { ...usage, costUsd, calls: [{ model: model.id, location: model.location, role: "partial-estimate", ...usage, costUsd, latencyMs: performance.now() - t0, error: message }] };
+    };
+    /** Charges, traces and answers a request that failed before a 200 was sent. */
+    const failCharged = (error: unknown) => {
+      const charge = chargeOfFailure(error);
+      settle(charge);
+      const e = asTimeout(error);
+      trace({ status: e.status, error: e.code, errorMessage: e.message, ...chargedFields(charge) });
+      return errorResponse(e);
+    };
+    // 2. run: one controller per request, released when the request ends (a pending
+    // AbortSignal.timeout would keep every request's signal graph alive for the whole timeout).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const clientSignal = c.req.raw.signal;
+    const onClientAbort = () => controller.abort(new TandemError("aborted", "Client disconnected"));
+    if (clientSignal.aborted) onClientAbort();
+    else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    const release = () => {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", onClientAbort);
+    };
+    const asTimeout = (error: unknown) =>
+      timedOut ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
+    const created = Math.floor(arrived / 1000);
+
+    // 3a. run to completion
+    if (!intake.stream) {
+      let result: GenerateResult;
+      try {
+        result = await model.generate(request, signal);
+      } catch (error) {
+        return failCharged(error);
+      } finally {
+        release();
+      }
+      settle(chargeOfResult(result));
+      const latency = performance.now() - t0;
+      const projection = projectAnswer({ traceId, model: name, result, latencyMs: latency });
+      trace(answeredTrace(result, latency), projection.views);
+      return c.json(protocol.completion({ intake, traceId, created, result, projection }) as object, 200, projection.headers);
+    }
+
+    // 3b. run as a stream: pull the first part before committing to a 200 so early failures get their status.
+    const iterator = model.stream(request, signal)[Symbol.asyncIterator]();
+    let first: IteratorResult<StreamPart>;
+    try {
+      first = await iterator.next();
+    } catch (error) {
+      release();
+      return failCharged(error);
+    }
+    const encoder = protocol.encoder({ intake, traceId, created });
+    c.header("content-type", "text/event-stream; charset=utf-8");
+    c.header("cache-control", "no-cache");
+    c.header("connection", "keep-alive");
+    c.header("x-tandem-trace-id", traceId);
+    return honoStream(c, async (out) => {
+      const send = async (frames: SseFrame[]) => {
+        for (const f of frames) await out.write(`${f.event !== undefined ? `event: ${f.event}\n` : ""}data: ${f.data}\n\n`);
+      };
+      let text = "";
+      let parts = 0;
+      let finished = false;
+      try {
+        await send(encoder.open());
+        let next = first;
+        while (!next.done) {
+          const part = next.value;
+          if (part.type !== "finish") {
+            parts++;
+            if (part.type === "text") text += part.text;
+            await send(encoder.part(part));
+          } else {
+            const result = part.result;
+            const latency = performance.now() - t0;
+            const projection = projectAnswer({ traceId, model: name, result, latencyMs: latency });
+            await send(encoder.finish(result, projection));
+            trace(answeredTrace(result, latency, text), projection.views);
+            settle(chargeOfResult(result));
+            finished = true;
+          }
+          next = await iterator.next();
+        }
+        if (!finished) throw new TandemError("upstream_error", "Stream ended without a final result");
+        await send(encoder.close());
+      } catch (error) {
+        const e = c.req.raw.signal.aborted ? new TandemError("aborted", "Client disconnected") : asTimeout(error);
+        if (!finished) {
+          // what was generated is paid for, whether the client left, the clock ran out or the upstream broke
+          const charge = chargeOfFailure(error, { text, parts });
+          settle(charge);
+          trace({ status: e.code === "aborted" ? 499 : e.status, error: e.code, errorMessage: e.message, responseText: text, ...chargedFields(charge) });
+        }
+        if (!c.req.raw.signal.aborted) {
+          await send(encoder.error(e)).catch(() => {});
+        }
+        await iterator.return?.(undefined).catch(() => {});
+      } finally {
+        release();
+      }
+    });
+  };
+
+  const route = <I extends Intake>(protocol: WireProtocol<I>): [MiddlewareHandler<GatewayEnv>, (c: Context<GatewayEnv>) => Promise<Response>] => [
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => {
+        const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
+        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message, key: c.get("apiKey")?.name }, c);
+        return c.json(protocol.errorBody(e) as object, e.status as 400);
+      },
+    }),
+    (c) => handle(c, protocol),
+  ];
+
+  return { route, handle, record };
+}
+
+/**
+ * Throws `TandemError("invalid_request")` when `value` nests deeper than {@link MAX_JSON_DEPTH},
+ * naming the top-level field under which it does (`param`; null when the body itself is the
+ * culprit, e.g. a deep array). Iterative, so any depth is safe to check.
+ */
+export function checkJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
+  const deep = tooDeepAt(value, max);
+  if (deep !== undefined) throw new TandemError("invalid_request", `Invalid request: ${deep ? `'${deep}'` : "the body"} nests deeper than ${max} levels`, { param: deep || null });
+}
+
+function tooDeepAt(value: unknown, max: number): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const stack: Array<[object, number, string]> = [[value, 1, ""]];
+  while (stack.length > 0) {
+    const [v, depth, top] = stack.pop()!;
+    if (depth > max) return top;
+    const topLevelObject = depth === 1 && !Array.isArray(v);
+    for (const [key, child] of Object.entries(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1, topLevelObject ? key : top]);
+    }
+  }
+  return undefined;
+}
+
+/** `TandemError("invalid_request")` of a zod issue, naming its path (OpenAI `param`, e.g. `messages.0.role`). */
+export function invalidRequest(issue: z.core.$ZodIssue): TandemError {
+  const path = issue.path.join(".");
+  return new TandemError("invalid_request", `Invalid request: ${path ? `'${path}': ` : ""}${issue.message}`, { param: path || null });
+}
+
+/** `TandemError("model_not_found")` for a served name that does not exist (404, `param: "model"`). */
+export function modelNotFound(name: string): TandemError {
+  return new TandemError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
+}
+
+/** What one request is charged: USD and tokens over all its model calls. */
+interface Charge {
+  /** USD. */
+  costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** The calls charged (empty: nothing). */
+  calls: ModelCall[];
+}
+
+const NO_CHARGE: Charge = { costUsd: 0, promptTokens: 0, completionTokens: 0, calls: [] };
+
+function chargeOfCalls(calls: ModelCall[]): Charge {
+  let costUsd = 0;
+  let promptTokens = 0;
+  let completionTokens = 0;
+  for (const call of calls) {
+    costUsd += call.costUsd;
+    promptTokens += call.promptTokens;
+    completionTokens += call.completionTokens;
+  }
+  return { costUsd, promptTokens, completionTokens, calls };
+}
+
+/** The charge of an answered request: its cost, and the tokens of every call (for the token limit). */
+function chargeOfResult(result: GenerateResult): Charge {
+  const calls = result.info.calls;
+  if (!calls.length) return { costUsd: result.info.costUsd, ...result.usage, calls };
+  return { ...chargeOfCalls(calls), costUsd: result.info.costUsd };
+}
+
+/** Trace fields of a charge on a failed request. */
+function chargedFields(charge: Charge): Partial<Trace> {
+  return charge.calls.length ? { costUsd: charge.costUsd, promptTokens: charge.promptTokens, completionTokens: charge.completionTokens, calls: charge.calls } : {};
+}
+
+function newTraceId(): string {
+  return `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+}
