@@ -207,9 +207,11 @@ export function maxWorstCase(cases: readonly WorstCase[]): WorstCase {
   return cases.reduce((a, b) => ({ costUsd: Math.max(a.costUsd, b.costUsd), tokens: Math.max(a.tokens, b.tokens) }), { costUsd: 0, tokens: 0 });
 }
 
-/** Builds the info of a leaf model's single call. */
-export function leafInfo(model: Pick<Model, "id" | "location" | "price">, usage: TokenUsage, latencyMs: number): CollaborationInfo {
-  const costUsd = costOf(model.price, usage);
+/**
+ * Builds the info of a leaf model's single call. `costUsd` (USD) defaults to `usage` at the
+ * model's price; a provider that knows the billed cost (e.g. replay's recorded cost) passes it.
+ */
+export function leafInfo(model: Pick<Model, "id" | "location" | "price">, usage: TokenUsage, latencyMs: number, costUsd = costOf(model.price, usage)): CollaborationInfo {
   return {
     servedBy: model.id,
     calls: [

@@ -16,8 +16,8 @@
  * - `outcomes[model]`: `score` ∈ [0, 1] (1 = correct), `cost` in USD for this one query,
  *   optional `response` (the recorded text), `promptTokens` / `completionTokens`, `costEstimated`
  *   (true when `cost` was derived from approximate token counts and list prices, not billed),
- *   and `samples` (several sampled answers of one call: `{answer, score, completionTokens?}`;
- *   `answer` is null when no answer could be extracted).
+ *   and `samples` (several sampled answers of one call: `{answer, score, completionTokens?,
+ *   cost?, text?}`; `answer` is null when no answer could be extracted).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
@@ -32,6 +32,10 @@ export interface SampleOutcome {
   score: number;
   /** Tokens of this sample's completion, when known. */
   completionTokens?: number;
+  /** USD of serving this sample alone, when known (the replay provider's default: the outcome's cost / samples). */
+  cost?: number;
+  /** The sample's full text, when recorded (the replay provider serves `#### <answer>` without it). */
+  text?: string;
 }
 
 /** What one model did on one query. */
@@ -64,6 +68,8 @@ const sampleSchema = z.object({
   answer: z.string().nullable(),
   score: z.number().min(0).max(1),
   completionTokens: z.number().nonnegative().optional(),
+  cost: z.number().nonnegative().optional(),
+  text: z.string().optional(),
 });
 
 const outcomeSchema = z.object({

@@ -1,12 +1,18 @@
 /**
- * Replays strategies over recorded outcomes: for each query and each operating point
- * (router threshold, escalation threshold or λ), which model(s) served it, the score obtained
- * and the USD spent — the per-query `decisions` — and the resulting cost–quality curves with the
- * papers' metrics. No model is called: the outcome of every model on every query is recorded.
+ * Evaluates strategies on recorded outcomes by serving them: for each query and each operating
+ * point (router threshold, escalation threshold or λ), the real strategy (route, cascade; the
+ * multi-model router's choice) runs over replay models of the recorded outcomes (served.ts), and
+ * what it served — which model(s), the recorded score of the served answer, the USD spent — is a
+ * row of the per-query `decisions`; the cost–quality curves and the papers' metrics are computed
+ * from those rows. No model is called: the outcome of every model on every query is recorded.
  */
+import { TandemError } from "../core/errors.js";
+import type { ReplayModel } from "../providers/replay.js";
+import type { MultiPredictorKind } from "../strategies/route/multi-model.js";
+import type { Router } from "../strategies/route/router.js";
 import { outcomeOf, type ReplayRecord } from "./dataset.js";
-import { aiq, oracleOrder, quantileThresholds, routeMetrics, selectsStrong, type CurvePoint, type RouteMetrics } from "./metrics.js";
-import { majorityAnswer } from "./import-mot.js";
+import { aiq, oracleOrder, quantileThresholds, routeMetrics, type CurvePoint, type RouteMetrics } from "./metrics.js";
+import { oracleRouter, oracleThresholds, scoresOf, serveCascadeSweep, serveMultiSweep, serveRouteSweep } from "./served.js";
 
 /** One query at one operating point. */
 export interface DecisionRow {
@@ -15,7 +21,7 @@ export interface DecisionRow {
   id: string;
   /** Index of the operating point within the strategy (thresholds may repeat). */
   point: number;
-  /** Router threshold, escalation threshold, oracle share or λ of the operating point. */
+  /** Router threshold (the oracle's: 1 − strong calls/n), escalation threshold or λ of the operating point. */
   threshold: number;
   /** Models called, in order; the last one served the answer. */
   models: string[];
@@ -83,30 +89,24 @@ export function curveFromDecisions(rows: readonly DecisionRow[]): CurvePoint[] {
 }
 
 /**
- * A binary route strategy replayed with router `scores` (one per record) at RouteLLM's 11
- * quantile thresholds (or `thresholds`). Returns the decisions and the result with APGR/CPT.
+ * The `route` strategy with `router` served over the replay models at RouteLLM's 11 quantile
+ * thresholds of the router's scores (or `thresholds`): see served.ts. Returns the decisions and
+ * the result with APGR/CPT. Errors: `invalid_request` for a record without an outcome.
  */
-export function evaluateBinaryRoute(
+export async function evaluateBinaryRoute(
   records: readonly ReplayRecord[],
-  weak: string,
-  strong: string,
-  scores: readonly number[],
-  name: string,
-  kind: StrategyResult["kind"] = "route",
-  thresholds?: readonly number[],
-): { result: StrategyResult; decisions: DecisionRow[] } {
-  const ts = thresholds ?? quantileThresholds(scores);
-  const decisions: DecisionRow[] = [];
-  ts.forEach((t, k) => {
-    const last = k === ts.length - 1;
-    records.forEach((r, i) => {
-      const toStrong = selectsStrong(scores[i], t, last);
-      const m = toStrong ? strong : weak;
-      const o = outcomeOf(r, m);
-      decisions.push({ strategy: name, id: r.id, point: k, threshold: t, models: [m], score: o.score, cost: o.cost, strong: toStrong });
-    });
-  });
-  return { result: finishBinary(records, weak, strong, name, kind, decisions), decisions };
+  replay: ReadonlyMap<string, ReplayModel>,
+  options: { weak: string; strong: string; router: Router; name: string; kind?: StrategyResult["kind"]; thresholds?: readonly number[] },
+): Promise<{ result: StrategyResult; decisions: DecisionRow[] }> {
+  const ts = options.thresholds ?? quantileThresholds(scoresOf(options.router, records));
+  const decisions = await serveRouteSweep(records, { weak: leaf(replay, options.weak), strong: leaf(replay, options.strong), router: options.router, thresholds: ts, name: options.name });
+  return { result: finishBinary(records, options.weak, options.strong, options.name, options.kind ?? "route", decisions), decisions };
+}
+
+function leaf(replay: ReadonlyMap<string, ReplayModel>, model: string): ReplayModel {
+  const m = replay.get(model);
+  if (!m) throw new TandemError("invalid_request", `No replay model for '${model}'`);
+  return m;
 }
 
 function finishBinary(records: readonly ReplayRecord[], weak: string, strong: string, name: string, kind: StrategyResult["kind"], decisions: DecisionRow[]): StrategyResult {
@@ -119,59 +119,37 @@ function finishBinary(records: readonly ReplayRecord[], weak: string, strong: st
 /**
  * The oracle (RouteLLM's "optimal"): at strong-call share s ∈ {0, 0.1, …, 1}, the ⌊s·n + ½⌋
  * queries with the largest strong-minus-weak gain go strong (an integer number of calls; RouteLLM
- * allows a fractional one, a difference below 1/n).
+ * allows a fractional one, a difference below 1/n) — served by the `route` strategy with the
+ * hindsight {@link oracleRouter}; a row's threshold is that router's (1 − calls/n).
  */
-export function evaluateOracle(records: readonly ReplayRecord[], weak: string, strong: string, steps = 10): { result: StrategyResult; decisions: DecisionRow[] } {
+export async function evaluateOracle(records: readonly ReplayRecord[], replay: ReadonlyMap<string, ReplayModel>, weak: string, strong: string, steps = 10): Promise<{ result: StrategyResult; decisions: DecisionRow[] }> {
   const w = records.map((r) => outcomeOf(r, weak).score);
   const s = records.map((r) => outcomeOf(r, strong).score);
-  const order = oracleOrder(w, s);
-  const rank = new Array<number>(records.length);
-  order.forEach((i, pos) => (rank[i] = pos));
-  const decisions: DecisionRow[] = [];
-  for (let k = 0; k <= steps; k++) {
-    const share = k / steps;
-    const m = Math.round(share * records.length);
-    records.forEach((r, i) => {
-      const toStrong = rank[i] < m;
-      const model = toStrong ? strong : weak;
-      const o = outcomeOf(r, model);
-      decisions.push({ strategy: "oracle", id: r.id, point: k, threshold: share, models: [model], score: o.score, cost: o.cost, strong: toStrong });
-    });
-  }
-  return { result: finishBinary(records, weak, strong, "oracle", "oracle", decisions), decisions };
-}
-
-/** Majority share of a record's recorded samples for `model` (count of the top answer / samples, nulls included). */
-export function majorityShare(record: ReplayRecord, model: string): number {
-  const samples = outcomeOf(record, model).samples ?? [];
-  if (samples.length === 0) return 1;
-  return majorityAnswer(samples.map((x) => x.answer)).count / samples.length;
+  return evaluateBinaryRoute(records, replay, { weak, strong, router: oracleRouter(records, oracleOrder(w, s)), name: "oracle", kind: "oracle", thresholds: oracleThresholds(records.length, steps) });
 }
 
 /**
- * A self-consistency cascade (MoT's "vote", FrugalGPT-style): the weak model answers with its
- * recorded samples; when the majority answer's share is below the threshold the query escalates
- * to the strong model. Cost = weak call + strong call when escalated. Served score = the weak
- * majority's score, or the strong model's.
+ * A self-consistency cascade (MoT's "vote", FrugalGPT-style), served by the `cascade` strategy
+ * (signal `self-consistency`) over the replay models: the weak model's recorded samples are its
+ * votes (as many as the records recorded, the same number for all), and the query escalates to
+ * the strong model when the majority's share is below the threshold. Throws
+ * `TandemError("invalid_request")` when the weak outcomes recorded fewer than 2 samples or
+ * different numbers of them.
  */
-export function evaluateVoteCascade(
+export async function evaluateVoteCascade(
   records: readonly ReplayRecord[],
+  replay: ReadonlyMap<string, ReplayModel>,
   weak: string,
   strong: string,
   thresholds: readonly number[],
   name = "cascade:vote",
-): { result: StrategyResult; decisions: DecisionRow[] } {
-  const decisions: DecisionRow[] = [];
-  for (const [k, t] of thresholds.entries()) {
-    for (const r of records) {
-      const wo = outcomeOf(r, weak);
-      const escalate = majorityShare(r, weak) < t;
-      if (escalate) {
-        const so = outcomeOf(r, strong);
-        decisions.push({ strategy: name, id: r.id, point: k, threshold: t, models: [weak, strong], score: so.score, cost: wo.cost + so.cost, strong: true });
-      } else decisions.push({ strategy: name, id: r.id, point: k, threshold: t, models: [weak], score: wo.score, cost: wo.cost, strong: false });
-    }
+): Promise<{ result: StrategyResult; decisions: DecisionRow[] }> {
+  const counts = new Set(records.map((r) => outcomeOf(r, weak).samples?.length ?? 0));
+  const samples = [...counts][0] ?? 0;
+  if (counts.size !== 1 || samples < 2) {
+    throw new TandemError("invalid_request", `--strategy cascade (self-consistency) needs ≥ 2 recorded samples of '${weak}' per record, the same number for all; found ${[...counts].join(", ")}`);
   }
+  const decisions = await serveCascadeSweep(records, { weak: leaf(replay, weak), strong: leaf(replay, strong), samples, thresholds, name });
   return { result: finishBinary(records, weak, strong, name, "cascade", decisions), decisions };
 }
 
@@ -179,39 +157,26 @@ export function evaluateVoteCascade(
 export const DEFAULT_LAMBDAS: number[] = [0, ...Array.from({ length: 48 }, (_, i) => Math.pow(10, -3 + (5 * i) / 47))];
 
 /**
- * A multi-model route strategy: per query, `predicted[i][m]` scores of `models`, and the model
- * maximising predicted − λ·cost/maxCost (costs = `routerCosts`, mean USD per query) is served.
- * `strong` (for the strong share) is the most expensive model.
+ * Multi-model routing: per query, `predicted[i][m]` scores of `models`; `MultiModelRouter`'s
+ * choice (predicted − λ·cost/maxCost maximised, costs = `routerCosts`, mean USD per query) picks
+ * the model whose replay model serves it (served.ts). `strong` (for the strong share) is the
+ * most expensive model.
  */
-export function evaluateMultiRoute(
+export async function evaluateMultiRoute(
   records: readonly ReplayRecord[],
-  models: readonly string[],
-  predicted: readonly number[][],
-  routerCosts: readonly number[],
-  name: string,
-  kind: StrategyResult["kind"] = "multi-route",
-  lambdas: readonly number[] = DEFAULT_LAMBDAS,
-): { result: StrategyResult; decisions: DecisionRow[] } {
-  const maxCost = Math.max(...routerCosts, 1e-12);
-  const rel = routerCosts.map((c) => c / maxCost);
-  const strongIdx = routerCosts.indexOf(Math.max(...routerCosts));
-  const decisions: DecisionRow[] = [];
-  for (const [k, lambda] of lambdas.entries()) {
-    records.forEach((r, i) => {
-      let best = 0;
-      let bestV = -Infinity;
-      for (let m = 0; m < models.length; m++) {
-        const v = predicted[i][m] - lambda * rel[m];
-        if (v > bestV + 1e-12 || (Math.abs(v - bestV) <= 1e-12 && rel[m] < rel[best])) {
-          best = m;
-          bestV = v;
-        }
-      }
-      const o = outcomeOf(r, models[best]);
-      decisions.push({ strategy: name, id: r.id, point: k, threshold: lambda, models: [models[best]], score: o.score, cost: o.cost, strong: best === strongIdx });
-    });
-  }
-  return { result: { name, kind, points: curveFromDecisions(decisions) }, decisions };
+  replay: ReadonlyMap<string, ReplayModel>,
+  options: { models: readonly string[]; predicted: readonly number[][]; routerCosts: readonly number[]; predictorKind: MultiPredictorKind; name: string; kind?: StrategyResult["kind"]; lambdas?: readonly number[] },
+): Promise<{ result: StrategyResult; decisions: DecisionRow[] }> {
+  const decisions = await serveMultiSweep(records, {
+    models: options.models,
+    replay,
+    predicted: options.predicted,
+    costs: options.routerCosts,
+    predictorKind: options.predictorKind,
+    lambdas: options.lambdas ?? DEFAULT_LAMBDAS,
+    name: options.name,
+  });
+  return { result: { name: options.name, kind: options.kind ?? "multi-route", points: curveFromDecisions(decisions) }, decisions };
 }
 
 /** Adds AIQ to multi-model results, all normalised by the same `maxCost` (USD per query). */

@@ -19,6 +19,7 @@ import { TandemError } from "../core/errors.js";
 import type { ModelOutcome, ReplayRecord, SampleOutcome } from "./dataset.js";
 import type { ImportStats } from "./import-routellm.js";
 import { approxTokens, usdOf } from "./tokens.js";
+import { majorityVote } from "../strategies/cascade/signals.js";
 
 /** USD per 1M tokens, as in MoT's utils.py ($0.0015/$0.002 and $0.03/$0.06 per 1k). */
 export const MOT_PRICES: Record<string, { inputPerMillion: number; outputPerMillion: number }> = {
@@ -33,14 +34,16 @@ interface MotItem {
   results: Array<string | null>;
 }
 
-/** The majority answer of a list (ties: first seen, as Python's Counter.most_common), ignoring nulls. */
+/**
+ * The majority answer of extracted answers, MoT's `get_major_ans`: the cascade's own
+ * `majorityVote` (ties: first seen, as Python's Counter.most_common) over the non-null answers;
+ * `count` is how many gave it (0 and null when none was extracted).
+ */
 export function majorityAnswer(answers: ReadonlyArray<string | null>): { answer: string | null; count: number } {
-  const counts = new Map<string, number>();
-  for (const a of answers) if (a !== null) counts.set(a, (counts.get(a) ?? 0) + 1);
-  let best: string | null = null;
-  let count = 0;
-  for (const [a, c] of counts) if (c > count) [best, count] = [a, c];
-  return { answer: best, count };
+  const given = answers.filter((a): a is string => a !== null);
+  if (given.length === 0) return { answer: null, count: 0 };
+  const vote = majorityVote(given);
+  return { answer: vote.answer, count: Math.round(vote.share * given.length) };
 }
 
 function collectFiles(paths: readonly string[]): string[] {

@@ -1,10 +1,15 @@
 /**
  * The routing papers' metrics, computed as their own code computes them.
  *
+ * These are pure functions of curve points; who served each query at each point is decided by
+ * the strategies themselves (served.ts), not here.
+ *
  * RouteLLM (Ong et al. 2024, `routellm/evals/{benchmarks,evaluate}.py`):
  * - thresholds: the 11 edges of 10 equal-count quantile bins of the router's scores
- *   (`pd.qcut(scores, 10, retbins=True)`, linear interpolation); at every edge but the last a
- *   query goes to the strong model when `score >= threshold`, at the last when `score > threshold`;
+ *   (`pd.qcut(scores, 10, retbins=True)`, linear interpolation). RouteLLM's evaluation sends a
+ *   query strong when `score >= threshold` (`>` at the last edge); Tandem's `route` strategy, which
+ *   serves every evaluated point, uses `score > threshold` at all of them (see docs/routing.md for
+ *   what that moves: queries whose score ties an edge);
  * - APGR = (AUC_router − AUC_weak) / (AUC_strong − AUC_weak), AUCs by the trapezoid rule over the
  *   strong-call share (as a fraction) of the points sorted by that share;
  * - CPT(x) = strong-call share at which accuracy reaches acc_weak + x·(acc_strong − acc_weak), by
@@ -46,44 +51,6 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 export function quantileThresholds(scores: readonly number[], bins = 10): number[] {
   const sorted = [...scores].sort((a, b) => a - b);
   return Array.from({ length: bins + 1 }, (_, i) => quantileSorted(sorted, i / bins));
-}
-
-/** RouteLLM's selection rule: strong when `score >= t`, except at the last threshold (`score > t`). */
-export function selectsStrong(score: number, threshold: number, isLast: boolean): boolean {
-  return isLast ? score > threshold : score >= threshold;
-}
-
-/**
- * Cost–quality curve of a binary router: for each threshold, the share routed strong, the mean
- * score and mean USD cost. `weak[i]`/`strong[i]` are the recorded scores, `weakCost`/`strongCost`
- * the recorded USD of query i.
- */
-export function routeCurve(
-  scores: readonly number[],
-  thresholds: readonly number[],
-  weak: readonly number[],
-  strong: readonly number[],
-  weakCost: readonly number[],
-  strongCost: readonly number[],
-): CurvePoint[] {
-  const n = scores.length;
-  return thresholds.map((t, k) => {
-    const last = k === thresholds.length - 1;
-    let strongCalls = 0;
-    let total = 0;
-    let cost = 0;
-    for (let i = 0; i < n; i++) {
-      if (selectsStrong(scores[i], t, last)) {
-        strongCalls++;
-        total += strong[i];
-        cost += strongCost[i];
-      } else {
-        total += weak[i];
-        cost += weakCost[i];
-      }
-    }
-    return { threshold: t, strongShare: strongCalls / n, accuracy: total / n, cost: cost / n };
-  });
 }
 
 function sortedByShare(points: readonly CurvePoint[]): CurvePoint[] {

@@ -7,8 +7,8 @@ import { sharedData } from "../../test/helpers.js";
 describe("MoT cascade on replay (date understanding)", () => {
   const { records } = importOutcomes("mot", [sharedData("cascade/mot-date")]);
 
-  it("reaches GPT-4's accuracy at well under its cost, as the MoT paper reports (~40 %)", () => {
-    const r = evaluateMotCascade(records);
+  it("reaches GPT-4's accuracy at well under its cost, as the MoT paper reports (~40 %)", async () => {
+    const r = await evaluateMotCascade(records);
     expect(r.k).toBe(7);
     expect(r.strongAlone.accuracy).toBeGreaterThan(0.85);
     expect(r.weakAlone.accuracy).toBeLessThan(0.7);
@@ -20,8 +20,8 @@ describe("MoT cascade on replay (date understanding)", () => {
     expect(r.verify.relativeCost).toBeLessThan(0.6);
   });
 
-  it("runs through tandem eval's cascade strategy", () => {
-    const { report } = runEval({ dataset: "mot", records, strategy: "cascade" });
+  it("runs through tandem eval's cascade strategy", async () => {
+    const { report } = await runEval({ dataset: "mot", records, strategy: "cascade" });
     expect(report.setting).toBe("mot");
     expect(report.strategies.map((s) => s.name)).toEqual(["mot-1d-vote", "mot-1d-verify"]);
   });

@@ -11,13 +11,24 @@
  * Results are averaged over MoT's 8 combinations (demo set 1 or 2 × CoT temperature × PoT
  * temperature). Cost per query = weak call (+ strong call when escalated), in USD from the
  * imported records (approximate token counts; see import-mot.ts).
+ *
+ * MoT-1D-Vote is served: for each combination, the `cascade` strategy (signal
+ * `self-consistency`, 2k samples) runs over a replay model whose samples are the combination's
+ * k CoT + k PoT recorded answers (each costing its completion tokens, the first of each view also
+ * the view's prompt, so the k + k samples cost exactly MoT's two calls) and the strong model's
+ * replay model. The votes are the cascade's own (`normalizeAnswer` + `majorityVote`, where an
+ * unextracted answer is an empty-text vote; MoT ignores those, see docs/routing.md). MoT-1D-Verify
+ * (escalate when the CoT and PoT majorities disagree) has no strategy signal: it is computed from
+ * the recorded answers with the same `majorityVote`.
  */
 import { TandemError } from "../core/errors.js";
+import { ReplayModel, type ReplaySampleLike } from "../providers/replay.js";
 import type { ReplayRecord, SampleOutcome } from "./dataset.js";
 import { outcomeOf } from "./dataset.js";
 import type { CurvePoint } from "./metrics.js";
 import { majorityAnswer } from "./import-mot.js";
 import { costAtAccuracy, type DecisionRow, type ModelSummary, summarizeModel } from "./evaluate.js";
+import { serveCascadeSweep } from "./served.js";
 
 /** MoT's escalation thresholds for date understanding (eval_date.py). */
 export const MOT_DATE_THRESHOLDS = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 1];
@@ -50,19 +61,15 @@ export interface MotResult {
   decisions: DecisionRow[];
 }
 
-function sampleCost(samples: readonly SampleOutcome[], k: number): number {
-  return samples.slice(0, k).reduce((s, x) => s + (x.completionTokens ?? 0), 0);
-}
-
 /**
- * Runs MoT-1D-Vote (at `thresholds`) and MoT-1D-Verify over MoT-imported `records`, whose
- * outcomes hold `<weak>/<view>` and `<strong>/cot1`. Throws `TandemError("invalid_request")`
- * when the views are missing.
+ * Runs MoT-1D-Vote (at `thresholds`, served by the cascade strategy) and MoT-1D-Verify over
+ * MoT-imported `records`, whose outcomes hold `<weak>/<view>` and `<strong>/cot1`. Throws
+ * `TandemError("invalid_request")` when the views are missing.
  */
-export function evaluateMotCascade(
+export async function evaluateMotCascade(
   records: readonly ReplayRecord[],
   options: { weak?: string; strong?: string; k?: number; thresholds?: readonly number[]; prices?: { inputPerMillion: number; outputPerMillion: number } } = {},
-): MotResult {
+): Promise<MotResult> {
   const weak = options.weak ?? "gpt-3.5-turbo";
   const strong = options.strong ?? "gpt-4";
   const k = options.k ?? Math.floor((20 - 8 * 0.75) / 2);
@@ -77,30 +84,36 @@ export function evaluateMotCascade(
   const decisions: DecisionRow[] = [];
   const vote = thresholds.map(() => ({ acc: 0, cost: 0, esc: 0 }));
   const verify = { acc: 0, cost: 0, esc: 0 };
-  for (const [c, [cotView, potView]] of MOT_COMBINATIONS.entries()) {
-    for (const r of records) {
+  /** The k samples of a view as replay samples: each its completion tokens, the first also the view's prompt. */
+  const viewSamples = (samples: readonly SampleOutcome[], promptTokens: number): ReplaySampleLike[] =>
+    samples.slice(0, k).map((s, j) => ({ answer: s.answer, score: s.score, completionTokens: s.completionTokens, cost: ((j === 0 ? promptTokens : 0) * price.inputPerMillion + (s.completionTokens ?? 0) * price.outputPerMillion) / 1e6 }));
+  for (const [cotView, potView] of MOT_COMBINATIONS) {
+    const mixKey = `${weak}/mot[${cotView}+${potView}]`;
+    const mixed: ReplayRecord[] = records.map((r) => {
       const cot = outcomeOf(r, `${weak}/${cotView}`);
       const pot = outcomeOf(r, `${weak}/${potView}`);
+      const samples = [...viewSamples(cot.samples ?? [], cot.promptTokens ?? 0), ...viewSamples(pot.samples ?? [], pot.promptTokens ?? 0)];
+      if (samples.length !== 2 * k) throw new TandemError("invalid_request", `MoT record '${r.id}' has ${samples.length} samples of ${cotView}+${potView}, expected ${2 * k}`);
+      const major = majorityAnswer(samples.map((s) => s.answer));
+      const cost = samples.reduce((sum, s) => sum + (s.cost ?? 0), 0);
+      return { id: r.id, prompt: r.prompt, reference: r.reference, outcomes: { [mixKey]: { score: major.answer !== null && major.answer === r.reference ? 1 : 0, cost, samples }, [strongKey]: outcomeOf(r, strongKey) } };
+    });
+    const weakModel = new ReplayModel(mixKey, mixed, { id: weak, matchBy: "id" });
+    const strongModel = new ReplayModel(strongKey, mixed, { id: strong, matchBy: "id" });
+    const rows = await serveCascadeSweep(mixed, { weak: weakModel, strong: strongModel, samples: 2 * k, thresholds, name: `mot-vote[${cotView}+${potView}]` });
+    for (const row of rows) {
+      vote[row.point].acc += row.score;
+      vote[row.point].cost += row.cost;
+      vote[row.point].esc += row.strong ? 1 : 0;
+      decisions.push(row);
+    }
+    // MoT-1D-Verify: no strategy signal; from the recorded answers.
+    for (const [i, r] of records.entries()) {
       const so = outcomeOf(r, strongKey);
-      const cs = (cot.samples ?? []).slice(0, k);
-      const ps = (pot.samples ?? []).slice(0, k);
-      const promptTokens = (cot.promptTokens ?? 0) + (pot.promptTokens ?? 0);
-      const weakCost = (promptTokens * price.inputPerMillion + (sampleCost(cs, k) + sampleCost(ps, k)) * price.outputPerMillion) / 1e6;
-      const merged = [...cs, ...ps];
-      const major = majorityAnswer(merged.map((s) => s.answer));
-      const share = merged.length ? major.count / merged.length : 0;
-      const majorScore = major.answer !== null && major.answer === r.reference ? 1 : 0;
-      thresholds.forEach((t, i) => {
-        const escalate = share < t;
-        const score = escalate ? so.score : majorScore;
-        const cost = weakCost + (escalate ? so.cost : 0);
-        vote[i].acc += score;
-        vote[i].cost += cost;
-        vote[i].esc += escalate ? 1 : 0;
-        decisions.push({ strategy: `mot-vote[${cotView}+${potView}]`, id: r.id, point: i, threshold: t, models: escalate ? [weak, strong] : [weak], score, cost, strong: escalate });
-      });
-      const cotMajor = majorityAnswer(cs.map((s) => s.answer)).answer;
-      const potMajor = majorityAnswer(ps.map((s) => s.answer)).answer;
+      const samples = mixed[i].outcomes[mixKey].samples!;
+      const weakCost = mixed[i].outcomes[mixKey].cost;
+      const cotMajor = majorityAnswer(samples.slice(0, k).map((s) => s.answer)).answer;
+      const potMajor = majorityAnswer(samples.slice(k).map((s) => s.answer)).answer;
       const agree = cotMajor !== null && cotMajor === potMajor;
       const vScore = agree ? (cotMajor === r.reference ? 1 : 0) : so.score;
       const vCost = weakCost + (agree ? 0 : so.cost);
@@ -109,7 +122,6 @@ export function evaluateMotCascade(
       verify.esc += agree ? 0 : 1;
       decisions.push({ strategy: `mot-verify[${cotView}+${potView}]`, id: r.id, point: 0, threshold: 0, models: agree ? [weak] : [weak, strong], score: vScore, cost: vCost, strong: !agree });
     }
-    void c;
   }
   const total = n * MOT_COMBINATIONS.length;
   const toPoint = (x: { acc: number; cost: number; esc: number }, threshold: number): MotPoint => ({

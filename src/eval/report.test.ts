@@ -37,7 +37,7 @@ function recompute(rows: Array<{ strategy: string; point: number; score: number;
 describe("eval report", () => {
   it("APGR and CPT recomputed from decisions.jsonl match report.json (GSM8K, cross-validated tfidf-lr)", async () => {
     const { records } = importOutcomes("routellm", [sharedData("routing/routellm/gsm8k")]);
-    const { report, decisions } = runEval({ dataset: "gsm8k", records, strategy: "route", routerKind: "tfidf-lr", folds: 5, seed: 0 });
+    const { report, decisions } = await runEval({ dataset: "gsm8k", records, strategy: "route", routerKind: "tfidf-lr", folds: 5, seed: 0 });
     const dir = mkdtempSync(join(tmpdir(), "tandem-eval-"));
     await writeReport(dir, report, decisions);
     const saved = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as EvalReport;
@@ -64,10 +64,10 @@ describe("eval report", () => {
     expect(readFileSync(join(dir, "report.md"), "utf8")).toContain("| strategy | APGR |");
   });
 
-  it("multi-model setting reports AIQ of routers, the zero router and the oracle (RouterBench ARC-C)", () => {
+  it("multi-model setting reports AIQ of routers, the zero router and the oracle (RouterBench ARC-C)", async () => {
     const { records } = importOutcomes("routerbench", [sharedData("routing/routerbench")]);
     const models = Object.keys(records[0].outcomes);
-    const { report } = runEval({ dataset: "arc", records, strategy: "route", routerKind: "multi-knn", folds: 5, seed: 0, models });
+    const { report } = await runEval({ dataset: "arc", records, strategy: "route", routerKind: "multi-knn", folds: 5, seed: 0, models });
     const aiqs = Object.fromEntries(report.strategies.map((s) => [s.name.split(" ")[0], s.aiq!]));
     expect(aiqs.oracle).toBeGreaterThan(aiqs.random);
     expect(aiqs["route:multi-knn"]).toBeGreaterThan(0.5);

@@ -1,8 +1,8 @@
 /**
  * `tandem eval --dataset FILE.jsonl [--split test] --strategy random|oracle|route|cascade
  * [--router router.json | --router-kind K --folds 5 --seed 0] [--weak M --strong M | --models M1,M2,…]
- * --out DIR`: replays a strategy over recorded outcomes beside the random and oracle baselines
- * and writes DIR/decisions.jsonl, DIR/report.json, DIR/report.md and DIR/curve.svg.
+ * --out DIR`: serves the real `route` / `cascade` strategy over replay models of the recorded
+ * outcomes, beside the random and oracle baselines (src/eval/served.ts), and writes DIR/decisions.jsonl, DIR/report.json, DIR/report.md and DIR/curve.svg.
  *
  * `register` returns the `eval` command so other areas can add subcommands
  * (`tandem eval privacy`, `tandem eval guard`); `tandem eval --dataset …` keeps working.
@@ -74,7 +74,7 @@ export function register(program: Command): Command {
       if (!opts.dataset || !opts.out) command.error("error: tandem eval needs --dataset <file> and --out <dir>");
       const bar = progressBar("eval");
       try {
-        const { report, decisions } = runEval({
+        const { report, decisions } = await runEval({
           dataset: opts.dataset!,
           records: readDataset(opts.dataset!),
           split: opts.split,
