@@ -43,7 +43,7 @@ if (role === "upstream") {
 } else if (role === "gateway") {
   const up = openaiCompatible({ id: "up", baseURL: upstreamURL, model: "fixed", maxRetries: 0, timeoutMs: 10_000, price: { inputPerMillion: 0.15, outputPerMillion: 0.6 } });
   const up2 = openaiCompatible({ id: "up2", baseURL: upstreamURL, model: "fixed", maxRetries: 0, timeoutMs: 10_000 });
-  const fb = fallback({ name: "fb", primary: up, fallbacks: [up2], retries: 0 });
+  const fb = fallback({ id: "fb", primary: up, fallbacks: [up2], retries: 0 });
   const traces = tracesPath && tracesPath !== "off" ? openTraceStore(tracesPath) : undefined;
   // REQUEST_TIMEOUT_MS: the gateway's per-request limit (default 120,000 ms, as in production)
   const requestTimeoutMs = process.env.REQUEST_TIMEOUT_MS ? Number(process.env.REQUEST_TIMEOUT_MS) : undefined;

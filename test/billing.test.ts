@@ -73,8 +73,8 @@ beforeAll(async () => {
   ]);
   // a cascade of two priced upstreams that always escalates (the upstream returns no logprobs):
   // each request makes two calls, so its worst case is two calls' worth
-  models.set("cascade-stall", cascade({ name: "cascade-stall", weak: remote("weak", honest.baseURL), strong: models.get("stall")!, signal: "mean-logprob", threshold: -1 }));
-  models.set("cascade", cascade({ name: "cascade", weak: remote("weak", honest.baseURL), strong: models.get("honest")!, signal: "mean-logprob", threshold: -1 }));
+  models.set("cascade-stall", cascade({ id: "cascade-stall", weak: remote("weak", honest.baseURL), strong: models.get("stall")!, signal: "mean-logprob", threshold: -1 }));
+  models.set("cascade", cascade({ id: "cascade", weak: remote("weak", honest.baseURL), strong: models.get("honest")!, signal: "mean-logprob", threshold: -1 }));
   const { app } = createGatewayApp({ models, traces, keys, metrics, requestTimeoutMs: 1_500 });
   gateway = await listen(app, { port: 0 });
 });

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPolicy, parsePolicy, type BuiltPolicy } from "../src/policy/index.js";
+import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
+import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import type { DashboardData } from "../src/server/dashboard.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
@@ -121,7 +122,7 @@ describe("/dashboard in headless Chromium", () => {
   const MATH = "Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest for $2 each. How much does she make?";
   const STORY = "Tell me a story about a cat.";
   const XSS = 'A story about <img src=x onerror="window.__xss=1"> a dog.';
-  let built: BuiltPolicy;
+  let built: GatewayParts;
   let gateway: RunningServer;
   let bare: RunningServer;
   let browser: Browser;
@@ -134,7 +135,7 @@ describe("/dashboard in headless Chromium", () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) to run the dashboard browser test`);
     }
-    built = await buildPolicy(
+    built = await buildGateway(
       parsePolicy(`
 models:
   edge: { provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 512, maxTokens: 8 }

@@ -32,8 +32,8 @@ const models = new Map<string, Model>();
 const tandemOf = (x: unknown) => (x as { tandem: TandemField }).tandem;
 const cloud = (baseURL: string, timeoutMs = 3_000) =>
   openaiCompatible({ id: "cloud", baseURL, model: "gpt-cloud", maxRetries: 0, timeoutMs, price: { inputPerMillion: 0.5, outputPerMillion: 1.5 } });
-const add = (name: string, options: Omit<FallbackOptions, "name" | "fallbacks"> & { fallbacks?: Model[] }): FallbackModel => {
-  const m = fallback({ name, fallbacks: [edge], retryBackoffMs: 5, ...options });
+const add = (name: string, options: Omit<FallbackOptions, "id" | "name" | "fallbacks"> & { fallbacks?: Model[] }): FallbackModel => {
+  const m = fallback({ id: name, fallbacks: [edge], retryBackoffMs: 5, ...options });
   models.set(name, m);
   return m;
 };

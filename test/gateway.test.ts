@@ -5,7 +5,8 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPolicy, parsePolicy, startSidecar, type BuiltPolicy, type Sidecar } from "../src/policy/index.js";
+import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
+import { parsePolicy, startSidecar, type Sidecar } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
 import type { TandemField } from "../src/server/openai-format.js";
@@ -14,7 +15,7 @@ import { modelPath } from "./helpers.js";
 type ErrorBody = { error: { code: string; type: string; param: string | null; message: string } };
 
 let sidecar: Sidecar;
-let built: BuiltPolicy;
+let built: GatewayParts;
 let gateway: RunningServer;
 let client: OpenAI;
 let url: string;
@@ -27,7 +28,7 @@ const post = (body: string | Buffer, headers: Record<string, string> = { "conten
 
 beforeAll(async () => {
   sidecar = await startSidecar({ path: modelPath("tinytales-5M.gguf"), id: "tinytales-5M", threads: 1 });
-  built = await buildPolicy(
+  built = await buildGateway(
     parsePolicy(`
 models:
   edge: { provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 512, maxTokens: 24 }

@@ -3,19 +3,20 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPolicy, parsePolicy, type BuiltPolicy } from "../src/policy/index.js";
+import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
+import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { hashApiKey } from "../src/server/auth.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
 import { modelPath } from "./helpers.js";
 
-let built: BuiltPolicy;
+let built: GatewayParts;
 let gateway: RunningServer;
 const BUDGET = 0.25; // USD
 const clientFor = (key: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
 
 beforeAll(async () => {
-  built = await buildPolicy(
+  built = await buildGateway(
     parsePolicy(`
 models:
   # priced high on purpose so a few requests exhaust the budget: USD per 1M tokens

@@ -23,7 +23,7 @@ const pair = await weakStrongPair();
 let gateway: RunningServer;
 
 beforeAll(async () => {
-  const models = new Map([["careful", cascade({ name: "careful", weak: pair.weak, strong: pair.strong, signal: "min-logprob", threshold: 0 })]]);
+  const models = new Map([["careful", cascade({ id: "careful", weak: pair.weak, strong: pair.strong, signal: "min-logprob", threshold: 0 })]]);
   gateway = await listen(createGatewayApp({ models }).app, { port: 0 });
 });
 afterAll(async () => {

@@ -12,7 +12,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPolicy, parsePolicy, type BuiltPolicy } from "../src/policy/index.js";
+import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
+import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
 import { startRecordingServer, type RecordingServer } from "./fixtures/trust/recording-server.js";
@@ -75,7 +76,7 @@ const everyField: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
 
 let cloud: RecordingServer;
 const dirs: string[] = [];
-const running: Array<{ built: BuiltPolicy; gateway: RunningServer }> = [];
+const running: Array<{ built: GatewayParts; gateway: RunningServer }> = [];
 
 async function start(privateContent: "redacted" | "plain") {
   const dir = mkdtempSync(join(tmpdir(), "tandem-privacy-traces-"));
@@ -91,7 +92,7 @@ strategies:
   routed: { kind: route, weak: edge, strong: private, router: { kind: heuristic }, threshold: 0.5 }
 traces: { path: ${join(dir, "traces.sqlite")}, privateContent: ${privateContent} }
 `);
-  const built = await buildPolicy(policy, {});
+  const built = await buildGateway(policy, {});
   const { app } = createGatewayApp({ models: built.served, traces: built.traces, privateModels: built.privateModels, privateContent, requestTimeoutMs: 20_000 });
   const gateway = await listen(app, { port: 0 });
   running.push({ built, gateway });

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportFromTraceDb } from "../src/cli/commands/traces-export.js";
-import { buildPolicy, parsePolicy, type BuiltPolicy } from "../src/policy/index.js";
+import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
+import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { hashApiKey } from "../src/server/auth.js";
 import type { DashboardData } from "../src/server/dashboard.js";
@@ -20,7 +21,7 @@ import { modelPath } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tandem-tenants-"));
 const db = join(dir, "traces.sqlite");
-let built: BuiltPolicy;
+let built: GatewayParts;
 let gateway: RunningServer;
 let adminOnlyMetrics: RunningServer;
 const client = (key: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
@@ -28,7 +29,7 @@ const ask = { model: "tiny", messages: [{ role: "user" as const, content: "Once 
 const ids: Record<"a" | "b" | "admin", string[]> = { a: [], b: [], admin: [] };
 
 beforeAll(async () => {
-  built = await buildPolicy(
+  built = await buildGateway(
     parsePolicy(`
 models:
   tiny: { provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 256, sequences: 2 }

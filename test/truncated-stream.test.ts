@@ -38,9 +38,9 @@ beforeAll(async () => {
   const models = new Map<string, Model>([
     ["plain-truncated", remote("cut", truncated.baseURL)],
     ["plain-empty", remote("empty", empty.baseURL)],
-    ["fb-error", fallback({ name: "fb-error", primary: remote("cut", truncated.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false, midStream: "error" })],
-    ["fb-continue", fallback({ name: "fb-continue", primary: remote("cut", truncated.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false, midStream: "continue", separator: " | " })],
-    ["fb-empty", fallback({ name: "fb-empty", primary: remote("empty", empty.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false })],
+    ["fb-error", fallback({ id: "fb-error", primary: remote("cut", truncated.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false, midStream: "error" })],
+    ["fb-continue", fallback({ id: "fb-continue", primary: remote("cut", truncated.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false, midStream: "continue", separator: " | " })],
+    ["fb-empty", fallback({ id: "fb-empty", primary: remote("empty", empty.baseURL), fallbacks: [remote("ok", healthy.baseURL)], retries: 0, breaker: false })],
   ]);
   const { app } = createGatewayApp({ models, traces });
   gateway = await listen(app, { port: 0 });

@@ -1,55 +1,37 @@
 /**
- * Turns a validated policy into served models: providers for `models`, strategies for
- * `strategies` (which may reference models or other strategies, so they nest), started sidecars,
- * the trace store, keys, and — when the policy names a Redis server — the shared state (budgets,
- * rate limits, breakers, router statistics) in Redis. References are checked and cycles reported
- * with their path.
+ * Turns a validated policy into served models: providers for `models` (and their sidecars),
+ * strategies for `strategies` — each built by its registered definition
+ * (src/strategies/registry.ts), which may reference models or other strategies, so they nest.
+ * References are checked and cycles reported with their path.
+ *
+ * This module builds models only. Traces, API keys, budgets, rate limits and the Redis
+ * connection are wired by the composition root, src/gateway/, which passes the shared state
+ * (breakers, router statistics) in through {@link BuildOptions.shared}.
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { TandemError } from "../core/errors.js";
 import type { Model } from "../core/model.js";
+import type { SharedState } from "../core/ports.js";
 import { llamaCpp, type LlamaCppModel } from "../providers/llama-cpp/index.js";
-import { openaiCompatible } from "../providers/openai-compatible.js";
-import { createDetector } from "../privacy/index.js";
-import type { EntityType } from "../privacy/types.js";
-import { cascade } from "../strategies/cascade/index.js";
 import { LocalLogitModel } from "../providers/llama-cpp/logits.js";
-import { fallback, type BreakerFactory } from "../strategies/fallback/index.js";
-import { contrastive, ensemble, proxyTuning } from "../strategies/fusion/index.js";
-import { guard } from "../strategies/guard/index.js";
-import { promptCompression } from "../strategies/pipeline/index.js";
-import { speculative } from "../strategies/speculative/index.js";
-import { privacy } from "../strategies/privacy/index.js";
-import { loadRouter, loadRouterFile, route, type RouterFile, type RouterStats } from "../strategies/route/index.js";
-import { KeyRing } from "../server/auth.js";
-import { localRateLimiter } from "../store/rate-limit.js";
-import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, redisSpendLedger, type RedisState } from "../store/redis/index.js";
-import { openSpendLedger } from "../store/spend.js";
-import { openTraceStore, type TraceStore } from "../store/traces.js";
-import { parsePolicy, type ModelSpec, type Policy, type StrategySpec } from "./schema.js";
+import { openaiCompatible } from "../providers/openai-compatible.js";
+import type { BuildContext } from "../strategies/definition.js";
+import { strategyDefinition, strategyKinds } from "../strategies/registry.js";
+import { parsePolicy, type ModelSpec, type Policy } from "./schema.js";
 import { startSidecar, type Sidecar } from "./sidecar.js";
 
-/** State that is shared by gateway replicas when the policy names a Redis server (else undefined: in-process defaults). */
-interface SharedState {
-  breakerFactory?: BreakerFactory;
-  routerStats?: RouterStats;
-}
-
-/** The running form of a policy. */
+/** The running form of a policy's models and strategies. */
 export interface BuiltPolicy {
   policy: Policy;
   /** Every model and strategy by name. */
   all: Map<string, Model>;
   /** The names the gateway serves (policy `expose`, default all). */
   served: Map<string, Model>;
-  traces?: TraceStore;
-  /** API keys, budgets and rate limits, when the policy has `auth`. */
-  keys?: KeyRing;
   /** Names (models and strategies) whose strategy tree contains a `privacy` strategy: their traces never hold plaintext by default. */
   privateModels: Set<string>;
   sidecars: Sidecar[];
-  /** Closes models, sidecars and the trace store. */
+  /** Closes models, token-level handles and sidecars. Idempotent enough: errors of single models are ignored. */
   close(): Promise<void>;
 }
 
@@ -59,19 +41,19 @@ export interface BuildOptions {
   baseDir?: string;
   /** Load local models now (fail at start-up on a bad file). Default true. */
   preload?: boolean;
-  /** Override the trace store (e.g. ":memory:" in tests); `false` disables tracing. */
-  tracesPath?: string | false;
-  /** Override the spend ledger path (e.g. ":memory:"). */
-  ledgerPath?: string;
+  /** Shared state for the strategies (the gateway passes Redis-backed ones when the policy names Redis). Default: in-process. */
+  shared?: SharedState;
 }
 
 /**
- * Builds a policy. Errors: `invalid_policy` (unknown reference, cycle, bad router file),
- * `model_load_failed` (missing or corrupt GGUF, sidecar that does not start).
+ * Builds a policy's models and strategies. Errors: `invalid_policy` (unknown reference, cycle,
+ * unknown strategy kind, bad router file), `model_load_failed` (missing or corrupt GGUF, sidecar
+ * that does not start). On error everything already built is closed.
  */
 export async function buildPolicy(policy: Policy, options: BuildOptions = {}): Promise<BuiltPolicy> {
   const baseDir = options.baseDir ?? process.cwd();
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const shared = options.shared ?? {};
   const all = new Map<string, Model>();
   const sidecars: Sidecar[] = [];
   const locals: LlamaCppModel[] = [];
@@ -80,22 +62,9 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
     await Promise.all([...all.values()].map((m) => m.close?.().catch(() => {})));
     await Promise.all([...handles.values()].map((h) => h.then((x) => x.dispose()).catch(() => {})));
     await Promise.all(sidecars.map((s) => s.stop()));
-    traces?.close();
-    await keys?.close();
-    await redis?.close();
   };
-  let traces: TraceStore | undefined;
-  let keys: KeyRing | undefined;
-  let redis: RedisState | undefined;
-  const shared: SharedState = {};
 
   try {
-    if (policy.state?.redis) {
-      const r = policy.state.redis;
-      redis = await connectRedis({ url: r.url, prefix: r.prefix });
-      shared.breakerFactory = redisBreakerFactory(redis, { probeLeaseMs: r.probeLeaseMs });
-      shared.routerStats = redisRouterStats(redis);
-    }
     for (const [name, spec] of Object.entries(policy.models)) {
       if (policy.strategies[name]) throw new TandemError("invalid_policy", `models.${name}: the name is also used by a strategy`);
       all.set(name, await buildModel(name, spec, at, sidecars, locals));
@@ -124,8 +93,24 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
         throw new TandemError("invalid_policy", `${path.join(".")}: unknown model or strategy '${name}' (known: ${known})`);
       }
       if (building.has(name)) throw new TandemError("invalid_policy", `strategies.${name}: reference cycle ${[...building, name].join(" → ")}`);
+      const definition = strategyDefinition(spec.kind);
+      if (!definition) throw new TandemError("invalid_policy", `strategies.${name}.kind: unknown strategy kind '${spec.kind}' (known: ${strategyKinds().join(", ")})`);
       building.add(name);
-      const model = await buildStrategyModel(name, spec, (ref, field) => buildStrategy(ref, ["strategies", name, field]), (ref, field) => handle(ref, `strategies.${name}.${field}`), at, shared);
+      const context: BuildContext = {
+        name,
+        model: (ref, field) => buildStrategy(ref, ["strategies", name, field]),
+        logits: async (ref, field) => handle(ref, `strategies.${name}.${field}`),
+        path: at,
+        shared,
+      };
+      // parsed again: a policy object made in code (not by parsePolicy) gets validated and its defaults too
+      const { kind: _kind, ...raw } = spec;
+      const parsed = definition.options.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new TandemError("invalid_policy", `strategies.${[name, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+      }
+      const model = await definition.build(parsed.data, context);
       building.delete(name);
       all.set(name, model);
       return model;
@@ -134,25 +119,13 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
 
     if (options.preload ?? true) await Promise.all(locals.map((m) => m.load()));
 
-    const tracesPath = options.tracesPath ?? (policy.traces === false ? false : at(policy.traces.path));
-    if (tracesPath !== false) traces = openTraceStore(tracesPath, { storeContent: policy.traces === false ? true : policy.traces.storeContent });
-
-    if (policy.auth) {
-      keys = new KeyRing(
-        policy.auth.keys,
-        redis
-          ? { ledger: redisSpendLedger(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }), limiter: redisRateLimiter(redis, { reservationTtlMs: policy.state!.redis!.reservationTtlMs }) }
-          : { ledger: openSpendLedger(options.ledgerPath ?? at(policy.auth.ledger)), limiter: localRateLimiter() },
-      );
-    }
-
     const served = new Map<string, Model>();
     for (const name of policy.expose ?? [...all.keys()]) {
       const m = all.get(name);
       if (!m) throw new TandemError("invalid_policy", `expose: unknown model or strategy '${name}'`);
       served.set(name, m);
     }
-    return { policy, all, served, traces, keys, sidecars, close, privateModels: privateModelsOf(policy) };
+    return { policy, all, served, sidecars, close, privateModels: privateModelsOf(policy) };
   } catch (error) {
     await close();
     throw error;
@@ -160,38 +133,51 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
 }
 
 /**
- * The names of `policy` whose strategy tree contains a `privacy` strategy (directly or through
- * the strategies they reference, at any depth).
+ * The strategies of `policy` whose strategy tree contains a `privacy` strategy (directly or
+ * through the strategies they reference, at any depth), found through each definition's
+ * `references`.
  */
 export function privateModelsOf(policy: Policy): Set<string> {
   const memo = new Map<string, boolean>();
-  const refsOf = (spec: unknown): string[] => {
-    if (typeof spec === "string") return [spec];
-    if (Array.isArray(spec)) return spec.flatMap(refsOf);
-    if (spec && typeof spec === "object") return Object.values(spec).flatMap(refsOf);
-    return [];
-  };
   const isPrivate = (name: string): boolean => {
     const known = memo.get(name);
     if (known !== undefined) return known;
     const spec = policy.strategies[name];
     memo.set(name, false); // cycles are rejected by the builder; this only stops the walk
-    const result = spec !== undefined && (spec.kind === "privacy" || refsOf(spec).some((r) => r !== name && policy.strategies[r] !== undefined && isPrivate(r)));
+    let result = false;
+    if (spec) {
+      const { kind, ...options } = spec;
+      const refs = strategyDefinition(kind)?.references(options) ?? [];
+      result = kind === "privacy" || refs.some((r) => r !== name && policy.strategies[r] !== undefined && isPrivate(r));
+    }
     memo.set(name, result);
     return result;
   };
   return new Set(Object.keys(policy.strategies).filter(isPrivate));
 }
 
-/** Reads, validates and builds a policy file; relative paths resolve against its directory. */
-export async function loadPolicyFile(path: string, options: Omit<BuildOptions, "baseDir"> = {}): Promise<BuiltPolicy> {
+/**
+ * Reads and validates a policy file (messages name the file). Errors: `invalid_policy` for an
+ * unreadable file or a bad policy.
+ */
+export function readPolicyFile(path: string): Policy {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new TandemError("invalid_policy", `Cannot read policy file ${path}: ${(error as Error).message}`, { cause: error });
   }
-  return buildPolicy(parsePolicy(text, path), { ...options, baseDir: dirname(resolve(path)) });
+  return parsePolicy(text, path);
+}
+
+/** The directory that a policy file's relative paths resolve against. */
+export function policyBaseDir(path: string): string {
+  return dirname(resolve(path));
+}
+
+/** Reads, validates and builds a policy file; relative paths resolve against its directory. Errors: those of {@link readPolicyFile} and {@link buildPolicy}. */
+export async function loadPolicyFile(path: string, options: Omit<BuildOptions, "baseDir"> = {}): Promise<BuiltPolicy> {
+  return buildPolicy(readPolicyFile(path), { ...options, baseDir: policyBaseDir(path) });
 }
 
 async function buildModel(name: string, spec: ModelSpec, at: (p: string) => string, sidecars: Sidecar[], locals: LlamaCppModel[]): Promise<Model> {
@@ -229,100 +215,4 @@ async function buildModel(name: string, spec: ModelSpec, at: (p: string) => stri
     maxRetries: spec.maxRetries,
     headers: spec.headers,
   });
-}
-
-async function buildStrategyModel(
-  name: string,
-  spec: StrategySpec,
-  ref: (name: string, field: string) => Promise<Model>,
-  handle: (name: string, field: string) => Promise<LocalLogitModel>,
-  at: (p: string) => string,
-  shared: SharedState,
-): Promise<Model> {
-  switch (spec.kind) {
-    case "route": {
-      const router =
-        "file" in spec.router ? loadRouterFile(at(spec.router.file as string)) : loadRouter(spec.router as RouterFile);
-      return route({
-        name,
-        weak: await ref(spec.weak, "weak"),
-        strong: await ref(spec.strong, "strong"),
-        router,
-        threshold: spec.threshold,
-        strongShare: spec.strongShare,
-        minObservations: spec.minObservations,
-        stats: shared.routerStats,
-      });
-    }
-    case "cascade":
-      return cascade({
-        name,
-        weak: await ref(spec.weak, "weak"),
-        strong: await ref(spec.strong, "strong"),
-        signal: spec.signal,
-        threshold: spec.threshold,
-        samples: spec.samples,
-        sampleTemperature: spec.sampleTemperature,
-      });
-    case "privacy":
-      return privacy({
-        id: name,
-        detector: createDetector({ tagger: spec.tagger === undefined ? undefined : spec.tagger === false ? false : at(spec.tagger) }),
-        remote: await ref(spec.remote, "remote"),
-        local: spec.local ? await ref(spec.local, "local") : undefined,
-        mode: spec.mode,
-        entities: spec.entities as EntityType[] | undefined,
-        minScore: spec.minScore,
-        detectorTimeoutMs: spec.detectorTimeoutMs,
-        onDetectorError: spec.onDetectorError,
-        redactForEdge: spec.redactForEdge,
-      });
-    case "guard":
-      return guard({
-        id: name,
-        model: await ref(spec.model, "model"),
-        input: spec.input,
-        output: spec.output,
-        classifier: spec.classifier ? at(spec.classifier) : undefined,
-        onBlock: spec.onBlock,
-        refusalMessage: spec.refusalMessage,
-      });
-    case "fallback": {
-      const fallbacks: Model[] = [];
-      for (const [i, f] of spec.fallbacks.entries()) fallbacks.push(await ref(f, `fallbacks.${i}`));
-      return fallback({
-        name,
-        primary: await ref(spec.primary, "primary"),
-        fallbacks,
-        retries: spec.retries,
-        retryBackoffMs: spec.retryBackoffMs,
-        breaker: spec.breaker,
-        breakerFactory: shared.breakerFactory,
-        midStream: spec.midStream,
-        firstTokenTimeoutMs: spec.firstTokenTimeoutMs,
-        idleTimeoutMs: spec.idleTimeoutMs,
-      });
-    }
-    case "speculative":
-      return speculative({
-        id: name,
-        draft: await handle(spec.draft, "draft"),
-        target: await handle(spec.target, "target"),
-        gamma: spec.gamma,
-        adaptive: spec.adaptive,
-        minGamma: spec.minGamma,
-        maxGamma: spec.maxGamma,
-      });
-    case "proxy-tuning":
-      return proxyTuning({ id: name, base: await handle(spec.base, "base"), expert: await handle(spec.expert, "expert"), antiExpert: await handle(spec.antiExpert, "antiExpert"), alpha: spec.alpha });
-    case "contrastive":
-      return contrastive({ id: name, expert: await handle(spec.expert, "expert"), amateur: await handle(spec.amateur, "amateur"), alpha: spec.alpha, beta: spec.beta });
-    case "ensemble": {
-      const members = [];
-      for (const [i, m] of spec.members.entries()) members.push({ model: await handle(m.model, `members.${i}.model`), weight: m.weight });
-      return ensemble({ id: name, members });
-    }
-    case "compression":
-      return promptCompression({ id: name, compressor: await handle(spec.compressor, "compressor"), model: await ref(spec.model, "model"), rate: spec.rate, minTokens: spec.minTokens });
-  }
 }

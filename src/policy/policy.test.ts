@@ -101,13 +101,27 @@ traces: false`),
 
   it("builds the shipped example policies (private by default, guarded)", async () => {
     for (const file of ["private.yaml", "guarded.yaml"]) {
-      const built = await loadPolicyFile(fileURLToPath(new URL(`../../policies/${file}`, import.meta.url)), { tracesPath: false });
+      const built = await loadPolicyFile(fileURLToPath(new URL(`../../policies/${file}`, import.meta.url)));
       try {
         expect(built.served.size).toBeGreaterThan(0);
       } finally {
         await built.close();
       }
     }
+  });
+
+  it("validates and completes strategies of a policy made in code (not by parsePolicy)", async () => {
+    const policy = parsePolicy(base("traces: false"));
+    // no router: the definition's default (heuristic) applies at build time too
+    const built = await buildPolicy({ ...policy, strategies: { auto: { kind: "route", weak: "edge", strong: "big", threshold: 0.5 } } });
+    try {
+      const r = await built.served.get("auto")!.generate({ messages: [{ role: "user", content: "Once upon a time" }], maxTokens: 4 });
+      expect(r.info.decisions[0]).toMatchObject({ strategy: "route", name: "auto", signal: "router:heuristic" });
+    } finally {
+      await built.close();
+    }
+    await expect(buildPolicy({ ...policy, strategies: { auto: { kind: "route", weak: "edge", strong: "big", threshold: 2 } } })).rejects.toThrow(/strategies\.auto\.threshold/);
+    await expect(buildPolicy({ ...policy, strategies: { auto: { kind: "teleport" } } })).rejects.toThrow(/strategies\.auto\.kind: unknown strategy kind 'teleport' \(known: .*route/);
   });
 
   it("fails at start-up on a missing model file", async () => {

@@ -8,8 +8,10 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { TandemError } from "../core/errors.js";
+import { modelRef } from "../strategies/definition.js";
+import { strategyDefinition, strategyKinds } from "../strategies/registry.js";
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "a name of letters, digits and . _ : / -");
+const name = modelRef;
 
 /** USD per 1M tokens. */
 const price = z.object({ input: z.number().min(0), output: z.number().min(0) }).strict();
@@ -61,155 +63,28 @@ const openaiCompatibleModel = z
 
 export const modelSpecSchema = z.union([llamaCppModel, openaiCompatibleModel]);
 
-const routerSpec = z.union([
-  z.object({ kind: z.string().min(1) }).passthrough(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
-
-const routeStrategy = z
-  .object({
-    kind: z.literal("route"),
-    weak: name,
-    strong: name,
-    router: routerSpec.default({ kind: "heuristic" }),
-    /** Router-score threshold in [0, 1]: score > threshold → strong (with strongShare: until minObservations). */
-    threshold: z.number().min(0).max(1),
-    /** Online calibration: share of requests in [0, 1] for the strong model; the threshold follows the running score distribution. */
-    strongShare: z.number().min(0).max(1).optional(),
-    /** Scores observed before the online threshold is used. */
-    minObservations: z.number().int().min(1).optional(),
-  })
-  .strict();
-
-const cascadeStrategy = z
-  .object({
-    kind: z.literal("cascade"),
-    weak: name,
-    strong: name,
-    signal: z.enum(["mean-logprob", "min-logprob", "self-consistency"]),
-    /** Escalate when signal < threshold (nats/token, nats, or vote share). */
-    threshold: z.number(),
-    samples: z.number().int().min(2).max(32).optional(),
-    sampleTemperature: z.number().min(0).max(2).optional(),
-  })
-  .strict();
-
-const privacyStrategy = z
-  .object({
-    kind: z.literal("privacy"),
-    /** The model requests are meant for; redaction applies when it is a cloud model. */
-    remote: name,
-    /** Edge model for `local-only` and (optionally) detector failures. */
-    local: name.optional(),
-    mode: z.enum(["redact", "local-only", "block"]).default("redact"),
-    /** Entity types to hide (default: all detected). */
-    entities: z.array(z.string()).optional(),
-    /** Spans scoring below this are ignored, in [0, 1]. */
-    minScore: z.number().min(0).max(1).optional(),
-    /** Detection budget per request, ms; exceeding it fails closed. */
-    detectorTimeoutMs: z.number().int().min(1).optional(),
-    onDetectorError: z.enum(["block", "local"]).optional(),
-    redactForEdge: z.boolean().optional(),
-    /** The PII tagger model file (default models/privacy-tagger.json), or false for patterns only. */
-    tagger: z.union([z.string(), z.literal(false)]).optional(),
-  })
-  .strict();
-
-const guardStrategy = z
-  .object({
-    kind: z.literal("guard"),
-    /** The guarded model or strategy. */
-    model: name,
-    input: z
-      .union([
-        z.literal(false),
-        z.object({ harm: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), injection: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), scope: z.enum(["last-user", "all"]).optional() }).strict(),
-      ])
-      .optional(),
-    output: z
-      .union([
-        z.literal(false),
-        z.object({ harm: z.union([z.number().min(0).max(1), z.literal(false)]).optional(), placeholders: z.boolean().optional(), secrets: z.boolean().optional() }).strict(),
-      ])
-      .optional(),
-    /** Guard classifier file (default models/guard.json). */
-    classifier: z.string().optional(),
-    onBlock: z.enum(["error", "refusal"]).optional(),
-    refusalMessage: z.string().optional(),
-  })
-  .strict();
-
-/** Token-level strategies take `llama-cpp` models of the policy (same vocabulary) by name. */
-const speculativeStrategy = z
-  .object({
-    kind: z.literal("speculative"),
-    draft: name,
-    target: name,
-    /** Draft tokens per target evaluation (initial, when adaptive). */
-    gamma: z.number().int().min(1).max(64).optional(),
-    adaptive: z.boolean().optional(),
-    minGamma: z.number().int().min(1).optional(),
-    maxGamma: z.number().int().min(1).optional(),
-  })
-  .strict();
-
-const proxyTuningStrategy = z
-  .object({ kind: z.literal("proxy-tuning"), base: name, expert: name, antiExpert: name, alpha: z.number().optional() })
-  .strict();
-
-const contrastiveStrategy = z
-  .object({ kind: z.literal("contrastive"), expert: name, amateur: name, alpha: z.number().gt(0).max(1).optional(), beta: z.number().min(0).optional() })
-  .strict();
-
-const ensembleStrategy = z
-  .object({ kind: z.literal("ensemble"), members: z.array(z.object({ model: name, weight: z.number().min(0).optional() }).strict()).min(2) })
-  .strict();
-
-const compressionStrategy = z
-  .object({
-    kind: z.literal("compression"),
-    /** A llama-cpp model of the policy whose surprisal ranks tokens. */
-    compressor: name,
-    /** Any model or strategy that receives the compressed prompt. */
-    model: name,
-    /** Share of tokens to keep, in (0, 1]. */
-    rate: z.number().gt(0).max(1).optional(),
-    minTokens: z.number().int().min(0).optional(),
-  })
-  .strict();
-
-const fallbackStrategy = z
-  .object({
-    kind: z.literal("fallback"),
-    /** The preferred model or strategy (typically the cloud model). */
-    primary: name,
-    /** Tried in order when the primary fails; the last is always tried (typically the edge SLM). */
-    fallbacks: z.array(name).min(1),
-    /** Retries of transient primary failures. */
-    retries: z.number().int().min(0).max(10).optional(),
-    /** Base backoff between retries, ms (exponential with jitter). */
-    retryBackoffMs: z.number().int().min(0).optional(),
-    /** Circuit breaker: open after N consecutive failures, probe again after cooldownMs. */
-    breaker: z.union([z.literal(false), z.object({ failureThreshold: z.number().int().min(1), cooldownMs: z.number().int().min(0) }).strict()]).optional(),
-    /** After the first streamed token: "error" (default), "continue" (append the fallback's answer) or "buffer". */
-    midStream: z.enum(["error", "continue", "buffer"]).optional(),
-    firstTokenTimeoutMs: z.number().int().min(1).optional(),
-    idleTimeoutMs: z.number().int().min(1).optional(),
-  })
-  .strict();
-
-export const strategySpecSchema = z.discriminatedUnion("kind", [
-  fallbackStrategy,
-  routeStrategy,
-  cascadeStrategy,
-  privacyStrategy,
-  guardStrategy,
-  speculativeStrategy,
-  proxyTuningStrategy,
-  contrastiveStrategy,
-  ensembleStrategy,
-  compressionStrategy,
-]);
+/**
+ * One entry of `strategies`: `{ kind, ...options }`, validated by the registered definition of
+ * its `kind` (src/strategies/registry.ts) — so a kind registered at run time by a library user
+ * validates like a built-in one. Problems keep the path `strategies.<name>.<field>`; an unknown
+ * kind names the known ones.
+ */
+export const strategySpecSchema = z
+  .looseObject({ kind: z.string({ error: "expected a strategy kind (a string)" }) })
+  .transform((spec, ctx): StrategySpec => {
+    const definition = strategyDefinition(spec.kind);
+    if (!definition) {
+      ctx.addIssue({ code: "custom", path: ["kind"], message: `unknown strategy kind '${spec.kind}' (known: ${strategyKinds().join(", ")})`, input: spec.kind });
+      return z.NEVER;
+    }
+    const { kind, ...options } = spec;
+    const result = definition.options.safeParse(options);
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: describeIssue(issue as unknown as Issue), input: options });
+      return z.NEVER;
+    }
+    return { kind, ...(result.data as Record<string, unknown>) };
+  });
 
 export const policySchema = z
   .object({
@@ -311,7 +186,8 @@ export const policySchema = z
 
 export type Policy = z.infer<typeof policySchema>;
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
-export type StrategySpec = z.infer<typeof strategySpecSchema>;
+/** A strategy of the policy: its `kind` and the options its definition parsed (defaults applied). */
+export type StrategySpec = { kind: string } & Record<string, unknown>;
 
 /** Replaces `${VAR}` / `${VAR:-default}` in every string of a parsed YAML tree. */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv = process.env): unknown {

@@ -24,6 +24,11 @@
  *   overrides the score of the side that served. A `route` decision observes only one side and
  *   yields no label. Costs in USD: observed calls' cost; the strong cost of a kept-weak trace is
  *   the strong-only estimate (`costEstimated: true`).
+ *
+ * This module knows no strategy names: which decisions observed both sides (a cascade) and
+ * which only the chosen side (a route) comes in through {@link ExportOptions.observations},
+ * which callers take from the strategy registry (`decisionObservations()` in
+ * src/strategies/registry.ts). Below, "cascade" and "route" stand for those two groups.
  */
 import type { ModelCall } from "../core/model.js";
 import type { ChatMessage } from "../core/wire.js";
@@ -35,9 +40,21 @@ export type ExportFormat = "sft" | "preference" | "router";
 /** The export formats, for CLI validation. */
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["sft", "preference", "router"];
 
+/**
+ * Decision `strategy` values grouped by what the decision observed: `both` — the weak side
+ * answered before the decision (its escalation replaced a weak answer: a preference pair and a
+ * router label); `chosen` — only the chosen side ran (no router label).
+ */
+export interface DecisionObservations {
+  both: readonly string[];
+  chosen: readonly string[];
+}
+
 /** Options of {@link exportTraces}. */
 export interface ExportOptions {
   format: ExportFormat;
+  /** Which decision kinds observed what (e.g. `decisionObservations()` of the strategy registry). */
+  observations: DecisionObservations;
   /** User feedback: trace id → score of the served answer in [0, 1] (1 = good). Scores < 0.5 count as negative. */
   feedback?: ReadonlyMap<string, number>;
   /** Router format: outcome key of the weak model (default: the id of the cascade's weak model). */
@@ -109,7 +126,7 @@ export function exportTraces(traces: readonly Trace[], options: ExportOptions): 
     options.format === "sft"
       ? sft(traces, feedback, skip)
       : options.format === "preference"
-        ? preference(traces, feedback, skip)
+        ? preference(traces, feedback, options.observations, skip)
         : router(traces, feedback, options, skip);
   return { records, considered: traces.length, skipped };
 }
@@ -146,7 +163,8 @@ function sft(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, sk
   return out;
 }
 
-function preference(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, skip: (r: string) => void): PreferenceRecord[] {
+function preference(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, observations: DecisionObservations, skip: (r: string) => void): PreferenceRecord[] {
+  const both = new Set(observations.both);
   const groups = new Map<string, { prompt: ChatMessage[]; answers: Array<{ text: string; score: number }>; pairs: Array<[string, string]> }>();
   for (const t of traces) {
     if (!usable(t, skip)) continue;
@@ -155,7 +173,7 @@ function preference(traces: readonly Trace[], feedback: ReadonlyMap<string, numb
     groups.set(key, group);
     const fb = feedback.get(t.id);
     group.answers.push({ text: t.responseText, score: fb ?? (servedByStrong(t) ? 1 : 0) });
-    const cascade = t.decisions.find((d) => d.strategy === "cascade");
+    const cascade = t.decisions.find((d) => both.has(d.strategy));
     if (!cascade?.escalated) continue;
     if (cascade.discarded === undefined) skip("cascade escalation: weak answer not stored (older trace, or content storage off)");
     else if (fb !== undefined && fb < 0.5) skip("cascade escalation with negative feedback on the strong answer");
@@ -179,11 +197,13 @@ function preference(traces: readonly Trace[], feedback: ReadonlyMap<string, numb
 
 function router(traces: readonly Trace[], feedback: ReadonlyMap<string, number>, options: ExportOptions, skip: (r: string) => void): RouterRecord[] {
   const isWeak = (c: ModelCall) => c.role?.startsWith("weak") === true;
+  const both = new Set(options.observations.both);
+  const chosen = new Set(options.observations.chosen);
   // strong model ids per cascade, learned from escalated traces (a kept-weak trace never calls it)
   // (by cascade name, else by weak model id)
   const strongOf = new Map<string, string>();
   for (const t of traces) {
-    const d = t.decisions.find((x) => x.strategy === "cascade");
+    const d = t.decisions.find((x) => both.has(x.strategy));
     if (!d?.escalated || t.status !== 200) continue;
     strongOf.set(`name:${d.name}`, d.chosen);
     const weakId = t.calls.find(isWeak)?.model;
@@ -195,9 +215,9 @@ function router(traces: readonly Trace[], feedback: ReadonlyMap<string, number>,
       skip("request failed");
       continue;
     }
-    const d = t.decisions.find((x) => x.strategy === "cascade");
+    const d = t.decisions.find((x) => both.has(x.strategy));
     if (!d) {
-      skip(t.decisions.some((x) => x.strategy === "route") ? "route decision: only the chosen side was observed" : "no cascade decision");
+      skip(t.decisions.some((x) => chosen.has(x.strategy)) ? "route decision: only the chosen side was observed" : "no cascade decision");
       continue;
     }
     if (!t.messages?.length) {

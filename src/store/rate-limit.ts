@@ -9,28 +9,10 @@
  * one in `redis/rate-limit.ts` (one limit across gateway replicas).
  */
 
-/** Request and token limits over a sliding window. Windows and times in ms. */
-export interface RateLimiter {
-  /**
-   * Counts one request of `key` if fewer than `limit` were counted in the last `windowMs`;
-   * returns false (and counts nothing) otherwise. Atomic check-and-count.
-   */
-  admitRequest(key: string, limit: number, windowMs: number): Promise<boolean>;
-  /** Tokens recorded for `key` in the last `windowMs`. */
-  tokensInWindow(key: string, windowMs: number): Promise<number>;
-  /** Records `tokens` used by `key` now. */
-  addTokens(key: string, tokens: number): Promise<void>;
-  /**
-   * Reserves `tokens` for one request of `key` if the tokens of the last `windowMs`, plus those
-   * reserved by requests in flight, plus `tokens` stay ≤ `limit` — or if nothing at all is counted
-   * (so a request larger than the limit can still run alone). Returns the reservation's id, or
-   * `undefined` (refused, nothing reserved). Atomic check-and-reserve.
-   */
-  reserveTokens(key: string, tokens: number, limit: number, windowMs: number): Promise<string | undefined>;
-  /** Releases reservation `id` of `key` and records the `actual` tokens used, now. Idempotent per id. */
-  settleTokens(key: string, id: string, actual: number): Promise<void>;
-  close(): Promise<void>;
-}
+import type { RateLimiter } from "../core/ports.js";
+
+/** The port lives in src/core/ports.ts; re-exported here for old import paths. */
+export type { RateLimiter } from "../core/ports.js";
 
 /**
  * A rate limiter in this process's memory. Requests: an exact sliding-window log per key (pruned

@@ -13,26 +13,10 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-/** Spend of one key in USD. */
-export interface SpendState {
-  /** Settled spend, USD. */
-  spentUsd: number;
-  /** Reserved for requests in flight, USD. */
-  reservedUsd: number;
-}
+import type { SpendLedger } from "../core/ports.js";
 
-/** A ledger of USD spend per key. All methods are atomic with respect to every other caller of the same ledger. */
-export interface SpendLedger {
-  state(key: string): Promise<SpendState>;
-  /**
-   * Reserves `usd` for `key` if `spent + reserved + usd ≤ budgetUsd`. Returns the reservation's
-   * id, or `undefined` when the budget would be exceeded.
-   */
-  reserve(key: string, usd: number, budgetUsd: number): Promise<string | undefined>;
-  /** Releases reservation `id` (of `reservedUsd`) and records the actual `spentUsd`. */
-  settle(key: string, id: string, reservedUsd: number, spentUsd: number): Promise<void>;
-  close(): Promise<void>;
-}
+/** The port lives in src/core/ports.ts; re-exported here for old import paths. */
+export type { SpendLedger, SpendState } from "../core/ports.js";
 
 /** Opens a SQLite ledger at `path` (":memory:" for a process-local one). Errors: better-sqlite3's, at open. */
 export function openSpendLedger(path: string): SpendLedger {

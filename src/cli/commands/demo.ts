@@ -11,9 +11,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { quantileSorted } from "../../eval/metrics.js";
-import { defaultPolicyPath, loadPolicyFile } from "../../policy/index.js";
-import { createGatewayApp } from "../../server/app.js";
-import { listen } from "../../server/listen.js";
+import { createGateway } from "../../gateway/index.js";
+import { defaultPolicyPath } from "../../policy/index.js";
 import type { TandemField } from "../../server/openai-format.js";
 import { intOption } from "../util.js";
 
@@ -56,9 +55,9 @@ export function register(program: Command): void {
       const prompts = (JSON.parse(readFileSync(promptsFile, "utf8")) as { prompts: DemoPrompt[] }).prompts;
 
       console.log("tandem demo: starting the embedded default policy (edge: stories260K in-process; cloud: tinytales-5M via serve-model)…");
-      const built = await loadPolicyFile(defaultPolicyPath(), { tracesPath: resolve(".tandem/demo-traces.sqlite") });
-      const { app } = createGatewayApp({ models: built.served, traces: built.traces, privateModels: built.privateModels });
-      const server = await listen(app, { port: 0 });
+      const gateway = await createGateway(defaultPolicyPath(), { tracesPath: resolve(".tandem/demo-traces.sqlite") });
+      const built = gateway.built;
+      const server = await gateway.listen({ host: "127.0.0.1", port: 0 });
       const sidecarURL = built.sidecars[0]?.baseURL;
       console.log(`  model server (sidecar): ${sidecarURL}`);
       console.log(`  gateway:                ${server.url}/v1   serving ${[...built.served.keys()].join(", ")}\n`);
@@ -158,8 +157,7 @@ export function register(program: Command): void {
         writeFileSync(resolve(o.out), JSON.stringify({ date: new Date().toISOString(), rows, summary, overhead }, null, 2));
         console.log(`  report written to ${o.out}`);
       } finally {
-        await server.close();
-        await built.close();
+        await gateway.close();
       }
     });
 }

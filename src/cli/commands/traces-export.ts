@@ -8,6 +8,7 @@
 import { Option, type Command } from "commander";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { decisionObservations } from "../../strategies/registry.js";
 import { EXPORT_FORMATS, exportTraces, parseFeedback, toJsonl, type ExportFormat, type ExportOptions, type ExportResult } from "../../store/export.js";
 import { openTraceStore } from "../../store/traces.js";
 
@@ -74,9 +75,9 @@ export function exportSummary(format: ExportFormat, result: ExportResult, out?: 
  * oldest first — only the traces of API key `key` when given (default: every key's, as the
  * operator reading the file) — with the stored feedback on those traces (`POST /v1/tandem/feedback`) merged with
  * `feedbackFile` (a feedback JSONL; its scores win). Errors: `Error` with a one-line message for a
- * missing database or an unreadable feedback file.
+ * missing database or an unreadable feedback file. `observations` defaults to the strategy registry's.
  */
-export function exportFromTraceDb(options: { db?: string; model?: string; key?: string; feedbackFile?: string } & ExportOptions): ExportResult {
+export function exportFromTraceDb(options: { db?: string; model?: string; key?: string; feedbackFile?: string } & Omit<ExportOptions, "observations"> & Partial<Pick<ExportOptions, "observations">>): ExportResult {
   const path = resolve(options.db ?? ".tandem/traces.sqlite");
   if (!existsSync(path)) throw new Error(`No trace database at ${path} (start 'tandem serve' and send requests, or pass --db)`);
   let fromFile: Map<string, number> | undefined;
@@ -92,7 +93,7 @@ export function exportFromTraceDb(options: { db?: string; model?: string; key?: 
     const scope = { key: options.key };
     const feedback = new Map([...store.feedbackScores(scope), ...(fromFile ?? [])]);
     const traces = store.list({ limit: Math.max(1, store.count(scope)), model: options.model, ...scope }).reverse(); // oldest first
-    return exportTraces(traces, { format: options.format, feedback, weak: options.weak, strong: options.strong });
+    return exportTraces(traces, { format: options.format, observations: options.observations ?? decisionObservations(), feedback, weak: options.weak, strong: options.strong });
   } finally {
     store.close();
   }

@@ -11,7 +11,7 @@
  * an outage of the shared store never takes a healthy upstream out of service — and says so on
  * stderr (at most every 10 s).
  */
-import type { Breaker, BreakerFactory, BreakerSettings, CircuitSnapshot } from "../../strategies/fallback/circuit-breaker.js";
+import type { Breaker, BreakerFactory, BreakerSettings, CircuitSnapshot } from "../../core/ports.js";
 import { LUA_NOW, type RedisState } from "./connection.js";
 
 /**

@@ -8,7 +8,7 @@
  * Check-and-count, check-and-reserve and settle are one script each.
  */
 import { randomUUID } from "node:crypto";
-import type { RateLimiter } from "../rate-limit.js";
+import type { RateLimiter } from "../../core/ports.js";
 import { LUA_NOW, type RedisState } from "./connection.js";
 
 /** ARGV: limit, windowMs, id → 1 admitted | 0 limited. */

@@ -3,7 +3,7 @@
  * `router:{<strategy>}` of bin → count, so every replica calibrates its threshold on the same
  * distribution. Observe-and-read is one script.
  */
-import { SCORE_BINS, scoreBin, type RouterStats } from "../../strategies/route/stats.js";
+import { SCORE_BINS, scoreBin, type RouterStats } from "../../core/ports.js";
 import type { RedisState } from "./connection.js";
 
 /** ARGV: bin → the hash before the increment (flat field/value list). */

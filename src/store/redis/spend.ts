@@ -8,7 +8,7 @@
  * (`reservationTtlMs`), erring on the side of refusing.
  */
 import { randomUUID } from "node:crypto";
-import type { SpendLedger, SpendState } from "../spend.js";
+import type { SpendLedger, SpendState } from "../../core/ports.js";
 import { LUA_NOW, type RedisState } from "./connection.js";
 
 const PRUNE_AND_SUM = `${LUA_NOW}

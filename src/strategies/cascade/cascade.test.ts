@@ -8,7 +8,7 @@ afterAll(close);
 
 describe("cascade", () => {
   it("keeps the weak answer when its mean logprob clears the threshold", async () => {
-    const c = cascade({ name: "c", weak, strong, signal: "mean-logprob", threshold: Number.NEGATIVE_INFINITY });
+    const c = cascade({ id: "c", weak, strong, signal: "mean-logprob", threshold: Number.NEGATIVE_INFINITY });
     const r = await c.generate(ask("Once upon a time"));
     expect(r.info.servedBy).toBe("weak");
     expect(r.info.escalated).toBe(false);
@@ -19,7 +19,7 @@ describe("cascade", () => {
   });
 
   it("escalates when the signal is below the threshold, counting both calls", async () => {
-    const c = cascade({ name: "c", weak, strong, signal: "min-logprob", threshold: 0 });
+    const c = cascade({ id: "c", weak, strong, signal: "min-logprob", threshold: 0 });
     const r = await c.generate(ask("Tom has 3 apples and buys 2 more. How many?"));
     expect(r.info.servedBy).toBe("strong");
     expect(r.info.escalated).toBe(true);

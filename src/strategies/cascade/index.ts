@@ -18,7 +18,9 @@ export { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSig
 
 /** Options of {@link cascade}. */
 export interface CascadeOptions {
-  /** Strategy name (served model name). Default "cascade". */
+  /** Id of the strategy (served model name). Default "cascade". */
+  id?: string;
+  /** @deprecated Use `id` (kept as an alias). */
   name?: string;
   weak: Model;
   strong: Model;
@@ -43,7 +45,7 @@ interface WeakOutcome {
  * for a bad option (e.g. samples < 2 for self-consistency).
  */
 export function cascade(options: CascadeOptions): Model {
-  const name = options.name ?? "cascade";
+  const name = options.id ?? options.name ?? "cascade";
   const samples = options.samples ?? 5;
   if (options.signal === "self-consistency" && !(samples >= 2)) {
     throw new TandemError("invalid_policy", `cascade '${name}': self-consistency needs samples ≥ 2, got ${samples}`);

@@ -10,8 +10,10 @@
  * idle breaker costs nothing and a process with many of them never keeps the event loop alive.
  */
 
-/** State of a {@link CircuitBreaker}. */
-export type CircuitState = "closed" | "open" | "half-open";
+import type { Breaker, CircuitSnapshot, CircuitState } from "../../core/ports.js";
+
+/** The breaker port lives in src/core/ports.ts; re-exported here for old import paths. */
+export type { Breaker, BreakerFactory, BreakerSettings, CircuitSnapshot, CircuitState } from "../../core/ports.js";
 
 /** Options of {@link CircuitBreaker}. */
 export interface CircuitBreakerOptions {
@@ -22,46 +24,6 @@ export interface CircuitBreakerOptions {
   /** Clock in ms (default `Date.now`); injectable for tests. */
   now?: () => number;
 }
-
-/** What a breaker looks like now (for metrics, `/health` and traces). */
-export interface CircuitSnapshot {
-  state: CircuitState;
-  /** Failures since the last success. */
-  consecutiveFailures: number;
-  /** Epoch ms (in the breaker's clock) when it last opened; undefined if it never did. */
-  openedAt?: number;
-  /** While open: ms until a probe is allowed. */
-  retryInMs?: number;
-  /** Times the circuit has opened since creation. */
-  opens: number;
-}
-
-/**
- * What the fallback strategy needs of a breaker, local ({@link CircuitBreaker}) or shared by
- * gateway replicas (the Redis one in `src/store/redis/breaker.ts`). Only admission is awaited;
- * outcome reports return at once (a shared breaker sends them in order behind the scenes).
- */
-export interface Breaker {
-  /** May a call go to the upstream now? (See {@link CircuitBreaker.tryAcquire}.) */
-  tryAcquire(): boolean | Promise<boolean>;
-  onSuccess(): void;
-  onFailure(): void;
-  release(): void;
-  /** The last known state (a shared breaker: as of its last round trip to the store). */
-  snapshot(): CircuitSnapshot;
-}
-
-/** Options of one breaker: consecutive failures that open it; ms before a half-open probe. */
-export interface BreakerSettings {
-  failureThreshold: number;
-  cooldownMs: number;
-}
-
-/**
- * Makes the breaker of one upstream. `id` names it uniquely in the policy:
- * `<fallback strategy name>/<model id>`. Errors: `RangeError` for bad settings.
- */
-export type BreakerFactory = (id: string, settings: BreakerSettings) => Breaker;
 
 /**
  * A consecutive-failure circuit breaker in this process's memory. Callers ask {@link tryAcquire} before each call and

@@ -31,7 +31,7 @@ describe("fallback (library)", () => {
 
   it("retries the primary with backoff, then falls back along the chain", async () => {
     const dead = openaiCompatible({ id: "cloud", baseURL: await deadBaseURL(), model: "x", maxRetries: 0, timeoutMs: 1000 });
-    const fb = fallback({ name: "fb", primary: dead, fallbacks: [missing, edge], retries: 2, retryBackoffMs: 40, breaker: false });
+    const fb = fallback({ id: "fb", primary: dead, fallbacks: [missing, edge], retries: 2, retryBackoffMs: 40, breaker: false });
     const t0 = performance.now();
     const r = await fb.generate(ask);
     const ms = performance.now() - t0;
@@ -46,7 +46,7 @@ describe("fallback (library)", () => {
 
   it("fails with the last error's code, listing every failure, when the whole chain fails", async () => {
     const dead = openaiCompatible({ id: "cloud", baseURL: await deadBaseURL(), model: "x", maxRetries: 0 });
-    const fb = fallback({ name: "fb", primary: dead, fallbacks: [missing], retries: 0 });
+    const fb = fallback({ id: "fb", primary: dead, fallbacks: [missing], retries: 0 });
     const error = await fb.generate(ask).catch((e: unknown) => e);
     expect(TandemError.isInstance(error)).toBe(true);
     expect((error as TandemError).code).toBe("model_load_failed");

@@ -37,7 +37,9 @@ export type MidStreamPolicy = "error" | "continue" | "buffer";
 
 /** Options of {@link fallback}. */
 export interface FallbackOptions {
-  /** Strategy name (served model name). Default "fallback". */
+  /** Id of the strategy (served model name). Default "fallback". */
+  id?: string;
+  /** @deprecated Use `id` (kept as an alias). */
   name?: string;
   /** The preferred model (e.g. the cloud LLM, or a strategy). */
   primary: Model;
@@ -223,7 +225,7 @@ class Incidents {
  * const served = fallback({ primary: cloud, fallbacks: [edge], retries: 1, breaker: { failureThreshold: 3, cooldownMs: 30_000 } });
  */
 export function fallback(options: FallbackOptions): FallbackModel {
-  const name = options.name ?? "fallback";
+  const name = options.id ?? options.name ?? "fallback";
   const retries = options.retries ?? 1;
   const backoffMs = options.retryBackoffMs ?? 200;
   const midStream = options.midStream ?? "error";

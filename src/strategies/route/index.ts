@@ -20,7 +20,9 @@ export { localRouterStats, thresholdForShare, scoreBin, SCORE_BINS, type RouterS
 
 /** Options of {@link route}. */
 export interface RouteOptions {
-  /** Name of the strategy (served model name). Default "route". */
+  /** Id of the strategy (served model name). Default "route". */
+  id?: string;
+  /** @deprecated Use `id` (kept as an alias). */
   name?: string;
   weak: Model;
   strong: Model;
@@ -62,7 +64,7 @@ export function decideRoute(
     target,
     decision: {
       strategy: "route",
-      name: options.name ?? "route",
+      name: options.id ?? options.name ?? "route",
       signal: `router:${options.router.kind}`,
       score,
       threshold,
@@ -87,7 +89,7 @@ export function route(options: RouteOptions): Model {
   if (options.strongShare !== undefined && !(options.strongShare >= 0 && options.strongShare <= 1)) {
     throw new TandemError("invalid_policy", `route strongShare must be in [0, 1], got ${options.strongShare}`);
   }
-  const name = options.name ?? "route";
+  const name = options.id ?? options.name ?? "route";
   const price = options.strong.price;
   const stats = options.strongShare === undefined ? undefined : (options.stats ?? localRouterStats());
   const minObservations = options.minObservations ?? 50;

@@ -8,8 +8,8 @@ afterAll(close);
 
 describe("route", () => {
   it("sends score > threshold to the strong model and records the decision", async () => {
-    const always = route({ name: "r", weak, strong, router: new HeuristicRouter(), threshold: 0 });
-    const never = route({ name: "r", weak, strong, router: new HeuristicRouter(), threshold: 1 });
+    const always = route({ id: "r", weak, strong, router: new HeuristicRouter(), threshold: 0 });
+    const never = route({ id: "r", weak, strong, router: new HeuristicRouter(), threshold: 1 });
     const a = await always.generate(ask("How many eggs? 16 - 3 - 4 = ?"));
     expect(a.info.servedBy).toBe("strong");
     expect(a.info.escalated).toBe(true);

@@ -9,25 +9,10 @@
  * (`src/store/redis/router-stats.ts`), so that every gateway replica routes by one distribution.
  */
 
-/** Bins of the score histogram (bin b holds scores in [b/BINS, (b+1)/BINS); 1.0 falls in the last). */
-export const SCORE_BINS = 100;
+import { SCORE_BINS, scoreBin, type RouterStats } from "../../core/ports.js";
 
-/** A store of per-strategy score histograms. */
-export interface RouterStats {
-  /**
-   * Counts `score` (in [0, 1]) for the strategy `name` and returns the histogram *before* it was
-   * counted: {@link SCORE_BINS} counts. Atomic: concurrent callers each see a consistent histogram.
-   */
-  observe(name: string, score: number): Promise<number[]>;
-  /** The current histogram of `name` ({@link SCORE_BINS} counts, zeros when unseen). */
-  histogram(name: string): Promise<number[]>;
-  close(): Promise<void>;
-}
-
-/** The histogram bin of a score in [0, 1] (clamped). */
-export function scoreBin(score: number): number {
-  return Math.min(SCORE_BINS - 1, Math.max(0, Math.floor(score * SCORE_BINS)));
-}
+/** The port (interface) lives in src/core/ports.ts; re-exported here for old import paths. */
+export { SCORE_BINS, scoreBin, type RouterStats } from "../../core/ports.js";
 
 /**
  * The threshold t for which a share `strongShare` ∈ [0, 1] of the histogram's scores lies above t

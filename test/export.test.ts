@@ -10,21 +10,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { register as registerRouter } from "../cli/commands/router.js";
-import { registerTracesExport } from "../cli/commands/traces-export.js";
-import { parseDataset } from "../eval/dataset.js";
-import { llamaCpp } from "../providers/llama-cpp/index.js";
-import { openaiCompatible } from "../providers/openai-compatible.js";
-import { createGatewayApp } from "../server/app.js";
-import { listen, type RunningServer } from "../server/listen.js";
-import { cascade } from "../strategies/cascade/index.js";
-import { fallback } from "../strategies/fallback/index.js";
-import { loadRouterFile } from "../strategies/route/registry.js";
-import { route, HeuristicRouter } from "../strategies/route/index.js";
-import { deadBaseURL } from "../../test/fixtures/production/fault-server.js";
-import { modelPath } from "../../test/helpers.js";
-import { exportTraces, parseFeedback, type PreferenceRecord, type RouterRecord, type SftRecord } from "./export.js";
-import { openTraceStore, type TraceStore } from "./traces.js";
+import { register as registerRouter } from "../src/cli/commands/router.js";
+import { registerTracesExport } from "../src/cli/commands/traces-export.js";
+import { parseDataset } from "../src/eval/dataset.js";
+import { llamaCpp } from "../src/providers/llama-cpp/index.js";
+import { openaiCompatible } from "../src/providers/openai-compatible.js";
+import { createGatewayApp } from "../src/server/app.js";
+import { listen, type RunningServer } from "../src/server/listen.js";
+import { cascade } from "../src/strategies/cascade/index.js";
+import { fallback } from "../src/strategies/fallback/index.js";
+import { loadRouterFile } from "../src/strategies/route/registry.js";
+import { route, HeuristicRouter } from "../src/strategies/route/index.js";
+import { decisionObservations } from "../src/strategies/registry.js";
+import { deadBaseURL } from "./fixtures/production/fault-server.js";
+import { modelPath } from "./helpers.js";
+import { exportTraces, parseFeedback, type PreferenceRecord, type RouterRecord, type SftRecord } from "../src/store/export.js";
+import { openTraceStore, type TraceStore } from "../src/store/traces.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tandem-export-"));
 const db = join(dir, "traces.sqlite");
@@ -57,10 +58,10 @@ async function run(args: string[], parentDb = true): Promise<unknown[]> {
 beforeAll(async () => {
   store = openTraceStore(db);
   const models = new Map([
-    ["keep", cascade({ name: "keep", weak: edge, strong: cloud, signal: "mean-logprob", threshold: Number.NEGATIVE_INFINITY })],
-    ["escalate", cascade({ name: "escalate", weak: edge, strong: cloud, signal: "min-logprob", threshold: 0 })],
-    ["route", route({ name: "route", weak: edge, strong: cloud, router: new HeuristicRouter(), threshold: 0 })],
-    ["offline", fallback({ name: "offline", primary: openaiCompatible({ id: "gpt", baseURL: await deadBaseURL(), model: "x", maxRetries: 0 }), fallbacks: [edge], retries: 0 })],
+    ["keep", cascade({ id: "keep", weak: edge, strong: cloud, signal: "mean-logprob", threshold: Number.NEGATIVE_INFINITY })],
+    ["escalate", cascade({ id: "escalate", weak: edge, strong: cloud, signal: "min-logprob", threshold: 0 })],
+    ["route", route({ id: "route", weak: edge, strong: cloud, router: new HeuristicRouter(), threshold: 0 })],
+    ["offline", fallback({ id: "offline", primary: openaiCompatible({ id: "gpt", baseURL: await deadBaseURL(), model: "x", maxRetries: 0 }), fallbacks: [edge], retries: 0 })],
   ]);
   gateway = await listen(createGatewayApp({ models, traces: store }).app, { port: 0 });
   for (const p of PROMPTS) {
@@ -94,7 +95,7 @@ describe("traces export", () => {
     }
     const strongAnswer = store.get(ids.escalate[0])?.responseText;
     expect(rows[0].messages.at(-1)?.content).toBe(strongAnswer);
-    const all = exportTraces(store.list({ limit: 100 }), { format: "sft" });
+    const all = exportTraces(store.list({ limit: 100 }), { format: "sft", observations: decisionObservations() });
     expect(all.skipped).toMatchObject({ duplicate: 3, "degraded (a fallback served)": 1, "served by a weak/edge model": 2 });
   });
 
@@ -108,7 +109,7 @@ describe("traces export", () => {
     const escalated = store.get(ids.escalate[0])!;
     const discarded = escalated.decisions[0].discarded;
     expect(discarded?.length).toBeGreaterThan(0);
-    const alone = exportTraces([escalated], { format: "preference" }).records as PreferenceRecord[];
+    const alone = exportTraces([escalated], { format: "preference", observations: decisionObservations() }).records as PreferenceRecord[];
     expect(alone).toEqual([{ prompt: escalated.messages, chosen: [{ role: "assistant", content: escalated.responseText }], rejected: [{ role: "assistant", content: discarded }] }]);
     // clients never see the discarded answer
     expect(JSON.stringify(escalateResponse)).not.toContain('"discarded"');

@@ -3,10 +3,10 @@
  * two separate connections standing in for two gateway replicas.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../../test/fixtures/production/redis.js";
-import { CircuitBreaker } from "../../strategies/fallback/circuit-breaker.js";
-import { scoreBin, SCORE_BINS, thresholdForShare } from "../../strategies/route/stats.js";
-import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, redisSpendLedger, type RedisState } from "./index.js";
+import { startRedis, type TestRedis } from "./fixtures/production/redis.js";
+import { CircuitBreaker } from "../src/strategies/fallback/circuit-breaker.js";
+import { scoreBin, SCORE_BINS, thresholdForShare } from "../src/strategies/route/stats.js";
+import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, redisSpendLedger, type RedisState } from "../src/store/redis/index.js";
 
 let server: TestRedis;
 let a: RedisState;
