@@ -8,8 +8,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_RECOGNIZERS } from "../src/privacy/patterns.js";
-import { loadTagger } from "../src/privacy/detector.js";
+import { DEFAULT_RECOGNIZERS } from "../src/pii/patterns.js";
+import { loadTagger } from "../src/pii/detector.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const repeat = (u: string, n: number) => u.repeat(Math.ceil(n / u.length)).slice(0, n);

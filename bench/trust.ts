@@ -10,12 +10,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createDetector } from "../src/privacy/detector.js";
-import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup } from "../src/privacy/dataset.js";
-import { defaultNegativesPath, evaluateDetector, falsePositiveRate, loadNegatives, trainPrivacyTagger } from "../src/privacy/train.js";
-import { loadGuardClassifier } from "../src/strategies/guard/classifier.js";
-import { safetySplit } from "../src/strategies/guard/data.js";
-import { evaluateGuardClassifier } from "../src/strategies/guard/train.js";
+import { createDetector } from "../src/pii/detector.js";
+import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup } from "../src/pii/dataset.js";
+import { defaultNegativesPath, evaluateDetector, falsePositiveRate, loadNegatives, trainPrivacyTagger } from "../src/pii/train.js";
+import { loadGuardClassifier } from "../src/safety/classifier.js";
+import { safetySplit } from "../src/safety/data.js";
+import { evaluateGuardClassifier } from "../src/safety/train.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const round = (x: unknown): unknown => (typeof x === "number" ? Math.round(x * 1e4) / 1e4 : Array.isArray(x) ? x.map(round) : x && typeof x === "object" ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, round(v)])) : x);
@@ -54,7 +54,7 @@ async function main() {
       model: "models/guard.json (tandem guard train: logistic regression on word 1-2grams + char 4-grams, 12 epochs, seed 7)",
       commands: ["tandem guard train", "tandem eval guard", "tandem eval guard --dataset ../shared/data/safety/xstest_prompts.csv (whole XSTest, includes training half)"],
       ...guardReport,
-      injectionRules: "rule-based (src/strategies/guard/detectors.ts); no public injection set in ../shared/data, so no measured figure",
+      injectionRules: "rule-based (src/safety/detectors.ts); no public injection set in ../shared/data, so no measured figure",
     },
     peers: {
       note: "Published figures on the peers' own evaluation sets — different data from ours, not comparable head to head.",

@@ -18,7 +18,7 @@ import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import type { DashboardData } from "../src/server/dashboard.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
-import type { TandemField } from "../src/server/openai-format.js";
+import type { TandemField } from "../src/server/projection.js";
 import { openTraceStore, type Trace, type TraceStore } from "../src/store/traces.js";
 import { modelPath, repoRoot } from "./helpers.js";
 

@@ -12,7 +12,7 @@ import { llamaCpp, type LlamaCppModel } from "../src/providers/llama-cpp/index.j
 import { openaiCompatible } from "../src/providers/openai-compatible.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
-import type { TandemField } from "../src/server/openai-format.js";
+import type { TandemField } from "../src/server/projection.js";
 import { openTraceStore, type TraceStore } from "../src/store/traces.js";
 import { fallback, type FallbackModel, type FallbackOptions } from "../src/strategies/fallback/index.js";
 import { deadBaseURL, startFaultServer, type FaultServer } from "./fixtures/production/fault-server.js";

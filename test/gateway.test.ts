@@ -9,7 +9,7 @@ import { buildGateway, type GatewayParts } from "../src/gateway/index.js";
 import { parsePolicy, startSidecar, type Sidecar } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
-import type { TandemField } from "../src/server/openai-format.js";
+import type { TandemField } from "../src/server/projection.js";
 import { modelPath } from "./helpers.js";
 
 type ErrorBody = { error: { code: string; type: string; param: string | null; message: string } };

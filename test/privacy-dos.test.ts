@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Model } from "../src/core/model.js";
 import { openaiCompatible } from "../src/providers/openai-compatible.js";
 import { llamaCpp } from "../src/providers/llama-cpp/index.js";
-import { createDetector } from "../src/privacy/detector.js";
+import { createDetector } from "../src/pii/detector.js";
 import { privacy } from "../src/strategies/privacy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";

@@ -11,10 +11,10 @@ import type { GenerateRequest, Model, StreamPart } from "../src/core/model.js";
 import type { ChatTool } from "../src/core/wire.js";
 import { openaiCompatible } from "../src/providers/openai-compatible.js";
 import { llamaCpp } from "../src/providers/llama-cpp/index.js";
-import { createDetector } from "../src/privacy/detector.js";
-import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup } from "../src/privacy/dataset.js";
-import { slmDetector } from "../src/privacy/slm.js";
-import type { PiiDetector } from "../src/privacy/types.js";
+import { createDetector } from "../src/pii/detector.js";
+import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup } from "../src/pii/dataset.js";
+import { slmDetector } from "../src/pii/slm.js";
+import type { PiiDetector } from "../src/pii/types.js";
 import { hideRequest, privacy } from "../src/strategies/privacy/index.js";
 import { startRecordingServer, type RecordingServer } from "./fixtures/trust/recording-server.js";
 

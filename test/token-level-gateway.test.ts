@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPolicy, parsePolicy, type BuiltPolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
-import type { TandemField } from "../src/server/openai-format.js";
+import type { TandemField } from "../src/server/projection.js";
 import { modelPath } from "./helpers.js";
 
 let built: BuiltPolicy;

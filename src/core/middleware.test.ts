@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ask, modelPath } from "../../test/helpers.js";
 import { llamaCpp } from "../providers/llama-cpp/index.js";
-import { createDetector } from "../privacy/detector.js";
+import { createDetector } from "../pii/detector.js";
 import { guardMiddleware } from "../strategies/guard/index.js";
 import { decision, withDecision } from "../strategies/info.js";
 import { privacyMiddleware } from "../strategies/privacy/index.js";

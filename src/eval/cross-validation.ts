@@ -4,12 +4,12 @@
  * trained on the other k − 1 folds, so the out-of-fold scores cover the whole dataset.
  */
 import type { ReplayRecord } from "./dataset.js";
-import { mulberry32, shuffleInPlace } from "./rng.js";
+import { seededRandom, shuffleInPlace } from "../core/random.js";
 
 /** Fold index (0..k−1) of each of `n` items, deterministic in `seed`. Throws `RangeError` for k < 2 or k > n. */
 export function foldAssignment(n: number, k: number, seed: number): number[] {
   if (k < 2 || k > n) throw new RangeError(`k-fold needs 2 ≤ k ≤ n (k=${k}, n=${n})`);
-  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), mulberry32(seed));
+  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), seededRandom(seed));
   const folds = new Array<number>(n);
   order.forEach((item, pos) => (folds[item] = pos % k));
   return folds;

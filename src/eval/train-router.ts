@@ -7,6 +7,7 @@
  * ties (both right or both wrong: the weak model is good enough, or no model is).
  */
 import { TandemError } from "../core/errors.js";
+import { writeModelFile, type TrainRun } from "../core/training.js";
 import type { Router, RouterFile } from "../strategies/route/router.js";
 import { HeuristicRouter } from "../strategies/route/routers/heuristic.js";
 import { KnnRouter } from "../strategies/route/routers/knn.js";
@@ -14,7 +15,7 @@ import { MfRouter } from "../strategies/route/routers/mf.js";
 import { RandomRouter } from "../strategies/route/routers/random.js";
 import { TfidfLrRouter, type RouterExample } from "../strategies/route/routers/tfidf-lr.js";
 import { MultiModelRouter, type MultiPredictorKind } from "../strategies/route/multi-model.js";
-import { outcomeOf, promptText, type ReplayRecord } from "./dataset.js";
+import { commonModels, outcomeOf, promptText, type ReplayRecord } from "./dataset.js";
 
 /** A router that can be written to `router.json`. */
 export type TrainedRouter = Router & { toJSON(): RouterFile };
@@ -66,6 +67,44 @@ export function trainBinaryRouter(kind: string, records: readonly ReplayRecord[]
     default:
       throw new TandemError("invalid_request", `Unknown router kind '${kind}'; trainable kinds: ${[...BINARY_ROUTER_KINDS, ...MULTI_ROUTER_KINDS].join(", ")}`);
   }
+}
+
+/** Options of {@link trainRouterRun}. */
+export interface RouterTrainOptions {
+  /** Router kind: one of {@link BINARY_ROUTER_KINDS} or {@link MULTI_ROUTER_KINDS}. */
+  kind: string;
+  /** Binary kinds: the weak and strong model of the records. */
+  weak?: string;
+  strong?: string;
+  /** Multi-model kinds: the models to choose among. @default every model the records have in common */
+  models?: readonly string[];
+  seed?: number;
+  /** Where to write router.json; `null` = don't write. */
+  out: string | null;
+  /** Provenance written into the file (`trainedOn`), e.g. the dataset path and split. */
+  trainedOn?: Record<string, unknown>;
+}
+
+/**
+ * Trains a router on `records` and writes its file — the trainers' one shape ({@link TrainRun},
+ * core/training.ts), as `tandem router train` uses it. The report says what it was trained on.
+ * Throws `TandemError("invalid_request")` like {@link trainBinaryRouter}; binary kinds need
+ * `weak` and `strong`.
+ */
+export function trainRouterRun(records: readonly ReplayRecord[], options: RouterTrainOptions): TrainRun<RouterFile, { kind: string; records: number; models: string[] }> {
+  const t0 = performance.now();
+  let file: RouterFile;
+  let models: string[];
+  if (options.kind.startsWith("multi-")) {
+    models = [...(options.models ?? commonModels([...records]))];
+    file = trainMultiModelRouter(options.kind, records, models, { seed: options.seed }).toJSON();
+  } else {
+    if (!options.weak || !options.strong) throw new TandemError("invalid_request", `Router kind '${options.kind}' needs a weak and a strong model`);
+    models = [options.weak, options.strong];
+    file = { ...trainBinaryRouter(options.kind, records, { weak: options.weak, strong: options.strong, seed: options.seed }).toJSON(), ...(options.trainedOn ? { trainedOn: { ...options.trainedOn, n: records.length, weak: options.weak, strong: options.strong } } : {}) } as RouterFile;
+  }
+  const trainMs = performance.now() - t0;
+  return { file, out: writeModelFile(options.out, file), trainExamples: records.length, trainMs, report: { kind: options.kind, records: records.length, models } };
 }
 
 /**

@@ -14,7 +14,7 @@ import { TandemError } from "../core/errors.js";
 import type { Model } from "../core/model.js";
 import type { SharedState } from "../core/ports.js";
 import { llamaCpp, type LlamaCppModel } from "../providers/llama-cpp/index.js";
-import { LocalLogitModel } from "../providers/llama-cpp/logits.js";
+import { LocalLogitModel } from "../token-level/logit-model.js";
 import { openaiCompatible } from "../providers/openai-compatible.js";
 import type { BuildContext } from "../strategies/definition.js";
 import { strategyDefinition, strategyKinds } from "../strategies/registry.js";

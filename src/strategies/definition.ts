@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Model } from "../core/model.js";
 import type { SharedState } from "../core/ports.js";
-import type { LocalLogitModel } from "../providers/llama-cpp/logits.js";
+import type { LocalLogitModel } from "../token-level/logit-model.js";
 
 /** A reference to a model or strategy of the policy: a name of letters, digits and `. _ : / -`. */
 export const modelRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "a name of letters, digits and . _ : / -");

@@ -13,7 +13,7 @@ import OpenAI from "openai";
 import { quantileSorted } from "../../eval/metrics.js";
 import { createGateway } from "../../gateway/index.js";
 import { defaultPolicyPath } from "../../policy/index.js";
-import type { TandemField } from "../../server/openai-format.js";
+import type { TandemField } from "../../server/projection.js";
 import { intOption } from "../util.js";
 
 interface DemoPrompt {

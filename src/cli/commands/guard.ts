@@ -4,7 +4,7 @@
  * prints held-out TPR/FPR/AUROC and XSTest over-refusal.
  */
 import type { Command } from "commander";
-import { formatGuardReport, trainGuard } from "../../strategies/guard/train.js";
+import { formatGuardReport, trainGuard } from "../../safety/train.js";
 import { intOption } from "../util.js";
 
 /** Registers `guard train`. */

@@ -4,7 +4,7 @@
  * detector's per-type scores on the held-out split (fixed seed).
  */
 import type { Command } from "commander";
-import { formatSpanReport, trainPrivacyTagger } from "../../privacy/train.js";
+import { formatSpanReport, trainPrivacyTagger } from "../../pii/train.js";
 import { intOption, numberOption } from "../util.js";
 
 /** Registers `privacy train`. */

@@ -2,13 +2,12 @@
  * `tandem router train (--dataset FILE.jsonl | --from-traces [DB]) [--split train] --kind K --out router.json` and
  * `tandem router calibrate --router router.json --dataset FILE.jsonl (--strong-share 0.3 | --budget USD-per-1k)`.
  */
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { TandemError } from "../../core/errors.js";
 import { calibrateThreshold, shareForBudget } from "../../eval/calibrate.js";
 import { commonModels, filterSplit, promptText, readDataset, type ReplayRecord } from "../../eval/dataset.js";
 import { summarizeModel } from "../../eval/evaluate.js";
-import { BINARY_ROUTER_KINDS, MULTI_ROUTER_KINDS, trainBinaryRouter, trainMultiModelRouter } from "../../eval/train-router.js";
+import { BINARY_ROUTER_KINDS, MULTI_ROUTER_KINDS, trainRouterRun } from "../../eval/train-router.js";
 import { loadRouterFile } from "../../strategies/route/registry.js";
 import { exportFromTraceDb, exportSummary } from "./traces-export.js";
 
@@ -72,17 +71,17 @@ export function register(program: Command): Command {
     .action((opts: TrainOptions) => {
       const records = filterSplit(trainingRecords(opts), opts.split);
       if (records.length === 0) throw new TandemError("invalid_request", `No records${opts.split ? ` in split '${opts.split}'` : ""}${opts.fromTraces ? " (traces give router labels only where a cascade decided; see `tandem traces export --format router`)" : ""}`);
-      const started = Date.now();
-      let json: unknown;
-      if (opts.kind.startsWith("multi-")) {
-        const models = opts.models ? opts.models.split(",").map((s) => s.trim()) : commonModels(records);
-        json = trainMultiModelRouter(opts.kind, records, models, { seed: Number(opts.seed) }).toJSON();
-      } else {
-        const { weak, strong } = pair(records, opts.weak, opts.strong);
-        json = { ...trainBinaryRouter(opts.kind, records, { weak, strong, seed: Number(opts.seed) }).toJSON(), trainedOn: { dataset: opts.dataset ?? `traces:${opts.fromTraces === true ? ".tandem/traces.sqlite" : opts.fromTraces}`, split: opts.split ?? null, n: records.length, weak, strong } };
-      }
-      writeFileSync(opts.out, JSON.stringify(json));
-      process.stdout.write(`Trained ${opts.kind} on ${records.length} records in ${((Date.now() - started) / 1000).toFixed(1)} s; wrote ${opts.out}\n`);
+      const multi = opts.kind.startsWith("multi-");
+      const sides = multi ? {} : pair(records, opts.weak, opts.strong);
+      const run = trainRouterRun(records, {
+        kind: opts.kind,
+        ...sides,
+        models: multi && opts.models ? opts.models.split(",").map((s) => s.trim()) : undefined,
+        seed: Number(opts.seed),
+        out: opts.out,
+        trainedOn: { dataset: opts.dataset ?? `traces:${opts.fromTraces === true ? ".tandem/traces.sqlite" : opts.fromTraces}`, split: opts.split ?? null },
+      });
+      process.stdout.write(`Trained ${opts.kind} on ${run.trainExamples} records in ${(run.trainMs / 1000).toFixed(1)} s; wrote ${run.out}\n`);
     });
   router
     .command("calibrate")

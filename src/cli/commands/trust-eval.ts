@@ -4,8 +4,8 @@
  * XSTest over-refusal), on the fixed held-out splits or on a whole external file in its own format.
  */
 import type { Command } from "commander";
-import { evaluatePrivacy, formatSpanReport } from "../../privacy/train.js";
-import { evaluateGuard, formatGuardReport } from "../../strategies/guard/train.js";
+import { evaluatePrivacy, formatSpanReport } from "../../pii/train.js";
+import { evaluateGuard, formatGuardReport } from "../../safety/train.js";
 import { intOption, numberOption } from "../util.js";
 
 /** Adds `privacy` and `guard` subcommands to the `eval` command. */

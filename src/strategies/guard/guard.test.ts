@@ -4,9 +4,9 @@ import type { Model, StreamPart } from "../../core/model.js";
 import { openaiCompatible } from "../../providers/openai-compatible.js";
 import { startRecordingServer, type RecordingServer } from "../../../test/fixtures/trust/recording-server.js";
 import { GuardClassifier, guard, injectionScore, loadGuardClassifier, secretScore } from "./index.js";
-import { safetySplit } from "./data.js";
-import { auroc } from "./metrics.js";
-import { evaluateGuardClassifier } from "./train.js";
+import { safetySplit } from "../../safety/data.js";
+import { auroc } from "../../safety/metrics.js";
+import { evaluateGuardClassifier } from "../../safety/train.js";
 
 let server: RecordingServer;
 let cloud: Model;

@@ -28,15 +28,15 @@ import { TandemError } from "../../core/errors.js";
 import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
 import { streamFromGenerate, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
-import { foldForClassifier, normalize } from "../../privacy/normalize.js";
-import { GuardClassifier, loadGuardClassifier } from "./classifier.js";
-import { injectionScore, placeholderLeakScore, secretScore, type RuleHit } from "./detectors.js";
-import type { GuardJudge } from "./judge.js";
+import { foldForClassifier, normalize } from "../../core/normalize.js";
+import { GuardClassifier, loadGuardClassifier } from "../../safety/classifier.js";
+import { injectionScore, placeholderLeakScore, secretScore, type RuleHit } from "../../safety/detectors.js";
+import type { GuardJudge } from "../../safety/judge.js";
 import { decision, mapResultInfo, mapStreamInfo, ownInfo, withDecision } from "../info.js";
 
-export { GuardClassifier, loadGuardClassifier, defaultGuardModelPath, guardFeatures, type GuardClassifierFile, type SafetyExample } from "./classifier.js";
-export { injectionScore, secretScore, placeholderLeakScore, type RuleHit } from "./detectors.js";
-export { slmJudge, judgePrompt, JUDGE_CATEGORIES, type GuardJudge, type JudgeVerdict, type SlmJudgeOptions } from "./judge.js";
+export { GuardClassifier, loadGuardClassifier, defaultGuardModelPath, guardFeatures, type GuardClassifierFile, type SafetyExample } from "../../safety/classifier.js";
+export { injectionScore, secretScore, placeholderLeakScore, type RuleHit } from "../../safety/detectors.js";
+export { slmJudge, judgePrompt, JUDGE_CATEGORIES, type GuardJudge, type JudgeVerdict, type SlmJudgeOptions } from "../../safety/judge.js";
 
 /** Input checks. A threshold of `false` disables a check. */
 export interface GuardInputOptions {

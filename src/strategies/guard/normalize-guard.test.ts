@@ -12,7 +12,7 @@ import type { ChatMessage } from "../../core/wire.js";
 import { openaiCompatible } from "../../providers/openai-compatible.js";
 import { startRecordingServer, type RecordingServer } from "../../../test/fixtures/trust/recording-server.js";
 import { guard, harmScore, judgePrompt, loadGuardClassifier, screenedMessages } from "./index.js";
-import { loadXSTest, safetySplit } from "./data.js";
+import { loadXSTest, safetySplit } from "../../safety/data.js";
 
 let server: RecordingServer;
 let cloud: Model;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TandemError } from "../../core/errors.js";
 import { contentText } from "../../core/wire.js";
-import { LocalLogitModel, logSoftmax } from "../../providers/llama-cpp/logits.js";
+import { logSoftmax } from "../../token-level/distribution.js";
+import { LocalLogitModel } from "../../token-level/logit-model.js";
 import { autoregressive } from "../speculative/index.js";
 import { compressPrompt, promptCompression } from "./index.js";
 

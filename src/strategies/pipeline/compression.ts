@@ -16,7 +16,9 @@ import { TandemError } from "../../core/errors.js";
 import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
 import { costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type Model } from "../../core/model.js";
 import { contentText, type ChatMessage } from "../../core/wire.js";
-import { logSoftmax, seededRandom, type LocalLogitModel } from "../../providers/llama-cpp/logits.js";
+import { seededRandom } from "../../core/random.js";
+import { logSoftmax } from "../../token-level/distribution.js";
+import type { LocalLogitModel } from "../../token-level/logit-model.js";
 import { callRecord, decision, mapResultInfo, mapStreamInfo, withCallsBefore, withDecision } from "../info.js";
 
 /** Options of {@link compressPrompt}. */

@@ -1,7 +1,7 @@
 /** The `privacy` strategy's policy definition: options schema and builder (see ../registry.ts). */
 import { z } from "zod";
-import { createDetector } from "../../privacy/index.js";
-import type { EntityType } from "../../privacy/types.js";
+import { createDetector } from "../../pii/index.js";
+import type { EntityType } from "../../pii/types.js";
 import { defineStrategy, modelRef } from "../definition.js";
 import { privacy } from "./index.js";
 

@@ -24,7 +24,7 @@ import { TandemError } from "../../core/errors.js";
 import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
 import { maxWorstCase, worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type StreamPart } from "../../core/model.js";
 import type { ChatToolCall } from "../../core/wire.js";
-import type { EntityType, PiiDetector, PiiSpan } from "../../privacy/types.js";
+import type { EntityType, PiiDetector, PiiSpan } from "../../pii/types.js";
 import { formatPath, jsonStrings, requestStrings, type RequestString } from "./fields.js";
 import { PlaceholderVault, StreamRestorer } from "./vault.js";
 import { decision, mapResultInfo, mapStreamInfo, withDecision } from "../info.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ENTITY_TYPES, type PiiSpan } from "../../privacy/types.js";
+import { ENTITY_TYPES, type PiiSpan } from "../../pii/types.js";
 import { PLACEHOLDER_RE, PlaceholderVault, StreamRestorer } from "./vault.js";
 
 const span = (text: string, start: number, end: number, type: PiiSpan["type"] = "PERSON"): PiiSpan => ({ start, end, type, text: text.slice(start, end), score: 1, source: "tagger" });

@@ -13,7 +13,7 @@
  * same placeholder within one vault, so the remote model sees a consistent conversation. The vault
  * lives only in memory for one request.
  */
-import type { EntityType, PiiSpan } from "../../privacy/types.js";
+import type { EntityType, PiiSpan } from "../../pii/types.js";
 
 /**
  * Matches a placeholder of any vault (any nonce); group 1 = type, group 2 = counter, group 3 =

@@ -3,7 +3,8 @@
  * (deterministic given the seed). Labels may be soft (in [0, 1]); the loss is cross-entropy.
  * The building block of the `tfidf-lr` router and of the multi-model `lr` predictor.
  */
-import { seededRandom, sigmoid, type SparseVector } from "./text-features.js";
+import { seededRandom } from "../../../core/random.js";
+import { sigmoid, type SparseVector } from "./text-features.js";
 
 /** Training options: epochs (default 8), AdaGrad step (0.5), L2 strength per update (1e-5), seed (0). */
 export interface LogisticOptions {

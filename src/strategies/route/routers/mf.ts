@@ -14,7 +14,8 @@
  */
 import type { Router, RouterFile, RouterInput } from "../router.js";
 import { hashString } from "./random.js";
-import { TfidfVectorizer, seededRandom, sigmoid, type SparseVector, type TfidfJSON } from "./text-features.js";
+import { seededRandom } from "../../../core/random.js";
+import { TfidfVectorizer, sigmoid, type SparseVector, type TfidfJSON } from "./text-features.js";
 
 /** Options: dim (default 16), embedDim (128), epochs (10), learningRate (3e-3), l2 (1e-5), seed (0), and the vectorizer's. */
 export interface MfOptions {

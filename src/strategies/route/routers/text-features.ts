@@ -111,8 +111,6 @@ export class TfidfVectorizer {
   }
 }
 
-/** mulberry32, re-exported for the trainers (see core/random.ts). */
-export { seededRandom } from "../../../core/random.js";
 
 /** Logistic sigmoid. */
 export function sigmoid(z: number): number {

@@ -5,8 +5,8 @@
  * parseable. Tandem's bundled tiny models are not capable judges; this is wiring for a user's
  * own local guard model (e.g. a Llama Guard GGUF).
  */
-import { jsonCompletion } from "../../providers/llama-cpp/json-completion.js";
-import { foldForClassifier, normalize } from "../../privacy/normalize.js";
+import { jsonCompletion } from "../providers/llama-cpp/json-completion.js";
+import { foldForClassifier, normalize } from "../core/normalize.js";
 
 /** A judge verdict: score in [0, 1] (1 = unsafe) and a reason. */
 export interface JudgeVerdict {

@@ -8,7 +8,7 @@
 import { repoRoot } from "../core/files.js";
 import fs from "node:fs";
 import path from "node:path";
-import { seededShuffle } from "./random.js";
+import { seededShuffle } from "../core/random.js";
 import type { LabeledText } from "./tagger.js";
 import { isEntityType } from "./types.js";
 

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RECOGNIZERS, phoneRecognizer, resolveOverlaps } from "./patterns.js";
 import { loadTagger } from "./detector.js";
-import { containsJwt, secretScore } from "../strategies/guard/detectors.js";
+import { containsJwt, secretScore } from "../safety/detectors.js";
 import type { PiiSpan } from "./types.js";
 
 const MB = 1 << 20;

@@ -14,13 +14,12 @@
  *   of `normalize`: accents and other combining marks stripped, lower-cased, leetspeak inside
  *   words folded ("m4k3" → "make"), letters spelled out with spaces or dots joined ("k i l l",
  *   "k.i.l.l" → "kill").
- * - {@link normalizingDetector}: wraps a {@link PiiDetector} so it detects on normalised text and
- *   reports spans over the original text.
+ * - `normalizingDetector` (src/pii/normalizing-detector.ts) wraps a PII detector so it detects on
+ *   normalised text and reports spans over the original text.
  *
  * Pure TypeScript (no Node APIs: `String.prototype.normalize` and Unicode regexes only), linear
  * time and memory in the input length.
  */
-import type { PiiDetector, PiiSpan } from "./types.js";
 
 /** A normalised text with its map back to the original. */
 export interface NormalizedText {
@@ -270,29 +269,6 @@ function identity(text: string): NormalizedText {
   };
 }
 
-/**
- * Wraps a PII detector so it detects on {@link normalize}d text: spans are mapped back to the
- * original text (`start`/`end` over the original characters, zero-width characters inside a span
- * included; `text` is the original slice). Spans that would collapse to nothing are dropped.
- * Errors and aborts of `inner` propagate.
- * @example const detector = normalizingDetector(createDetector());
- */
-export function normalizingDetector(inner: PiiDetector, options: NormalizeOptions = {}): PiiDetector {
-  return {
-    name: inner.name,
-    async detect(text: string, signal?: AbortSignal): Promise<PiiSpan[]> {
-      const norm = normalize(text, options);
-      const spans = await inner.detect(norm.text, signal);
-      if (!norm.changed) return spans;
-      const out: PiiSpan[] = [];
-      for (const s of spans) {
-        const { start, end } = norm.originalSpan(s.start, s.end);
-        if (end > start) out.push({ ...s, start, end, text: text.slice(start, end) });
-      }
-      return out;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Folding for classifiers (no offsets).

@@ -12,9 +12,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { seededRandom, seededShuffle } from "../../privacy/random.js";
-import { cachedJsonLoader, repoRoot } from "../../core/files.js";
-import { foldForClassifier } from "../../privacy/normalize.js";
+import { seededRandom, seededShuffle } from "../core/random.js";
+import { cachedJsonLoader, repoRoot } from "../core/files.js";
+import { foldForClassifier } from "../core/normalize.js";
 
 /** Serialized classifier (`kind: "logreg-ngrams"`). */
 export interface GuardClassifierFile {

@@ -9,7 +9,7 @@ import { PerceptronTagger, type TaggerFile } from "./tagger.js";
 import { cachedJsonLoader, repoRoot } from "../core/files.js";
 import { createYielder } from "./cooperative.js";
 import type { EntityType, PiiDetector, PiiSpan } from "./types.js";
-import { normalizingDetector } from "./normalize.js";
+import { normalizingDetector } from "./normalizing-detector.js";
 
 /** Types the pattern recognizers validate; the tagger's guesses for them are ignored by default. */
 export const PATTERN_TYPES: readonly EntityType[] = ["EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "DOMAIN_NAME"];

@@ -7,7 +7,7 @@
  * and the serialized model is a plain JSON file (`models/privacy-tagger.json`).
  */
 import { tokenStream, tokenize, type Token } from "./tokenize.js";
-import { seededShuffle } from "./random.js";
+import { seededShuffle } from "../core/random.js";
 import { isEntityType, type EntityType, type PiiSpan } from "./types.js";
 
 /** A training example: a text and its gold spans (offsets into `text`). */

@@ -9,8 +9,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { repoRoot } from "../../core/files.js";
-import { seededRandom, seededShuffle } from "../../privacy/random.js";
+import { repoRoot } from "../core/files.js";
+import { seededRandom, seededShuffle } from "../core/random.js";
 import type { SafetyExample } from "./classifier.js";
 
 /** Minimal RFC 4180 CSV parser (quoted fields, doubled quotes, newlines in quotes). */

@@ -2,8 +2,8 @@
  * Training and evaluation of the guard classifier on the shared safety data (fixed held-out
  * split). Used by `tandem guard train`, `tandem eval guard` and bench/trust.ts.
  */
-import fs from "node:fs";
 import path from "node:path";
+import { writeModelFile, type TrainRun } from "../core/training.js";
 import { GuardClassifier, defaultGuardModelPath, loadGuardClassifier, type GuardClassifierFile, type SafetyExample } from "./classifier.js";
 import { augmentFramings, loadSafetyDataset, safetySplit, type SafetySplit } from "./data.js";
 import { binaryMetrics, tprAtFpr, type BinaryMetrics } from "./metrics.js";
@@ -58,7 +58,7 @@ export interface GuardTrainOptions extends SafetySplit {
 }
 
 /** Trains on the training split, writes the model, and reports held-out metrics. */
-export function trainGuard(options: GuardTrainOptions = {}): { file: GuardClassifierFile; out: string | null; trainMs: number; trainExamples: number; report: GuardReport } {
+export function trainGuard(options: GuardTrainOptions = {}): TrainRun<GuardClassifierFile, GuardReport> {
   const split = { seed: options.seed ?? 42, testShare: options.testShare ?? 0.2, xstestTestShare: options.xstestTestShare ?? 0.5 };
   const { train, test } = safetySplit(split);
   const t0 = performance.now();
@@ -68,11 +68,7 @@ export function trainGuard(options: GuardTrainOptions = {}): { file: GuardClassi
     provenance: { data: "HarmBench (no copyright) + XSTest + harmless instructions, ../shared/data/safety", split, augmentation: "framings on 50% of non-XSTest training prompts (augmentFramings)", command: "tandem guard train" },
   });
   const trainMs = performance.now() - t0;
-  const out = options.out === null ? null : (options.out ?? defaultGuardModelPath());
-  if (out) {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(file));
-  }
+  const out = writeModelFile(options.out === null ? null : (options.out ?? defaultGuardModelPath()), file);
   return { file, out, trainMs, trainExamples: train.length, report: evaluateGuardClassifier(classifier, test) };
 }
 

@@ -5,8 +5,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { seededShuffle } from "./random.js";
+import { seededShuffle } from "../core/random.js";
 import { repoRoot } from "../core/files.js";
+import { writeModelFile, type TrainRun } from "../core/training.js";
 import { defaultPrivacyDatasetPath, loadPiiDataset, splitByGroup, type PiiExample, type SplitOptions } from "./dataset.js";
 import { createDetector, defaultTaggerPath, type DetectorOptions } from "./detector.js";
 import { scoreSpans, type SpanReport } from "./metrics.js";
@@ -34,16 +35,9 @@ export interface PrivacyTrainOptions extends SplitOptions {
 }
 
 /** Result of a training run: the model, where it went, and held-out scores of the full detector. */
-export interface PrivacyTrainResult {
+export interface PrivacyTrainResult extends TrainRun<TaggerFile, SpanReport> {
   tagger: PerceptronTagger;
-  file: TaggerFile;
-  out: string | null;
-  trainExamples: number;
   testExamples: number;
-  /** Wall-clock ms of training. */
-  trainMs: number;
-  /** Scores of patterns + this tagger on the held-out split. */
-  report: SpanReport;
   /** False positives of patterns + tagger on 500 held-out ordinary prompts (when negatives are used). */
   falsePositives?: { prompts: number; flaggedShare: number; spansPerPrompt: number; byType: Record<string, number> };
 }
@@ -67,11 +61,7 @@ export async function trainPrivacyTagger(options: PrivacyTrainOptions = {}): Pro
     },
   });
   const trainMs = performance.now() - t0;
-  const out = options.out === null ? null : (options.out ?? defaultTaggerPath());
-  if (out) {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(file));
-  }
+  const out = writeModelFile(options.out === null ? null : (options.out ?? defaultTaggerPath()), file);
   const detector = createDetector({ tagger });
   const report = await evaluateDetector(detector, test);
   const falsePositives = negatives.test.length ? await falsePositiveRate(detector, negatives.test.slice(0, 500)) : undefined;

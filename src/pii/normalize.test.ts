@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createDetector } from "./detector.js";
-import { foldConfusables, foldForClassifier, normalize, normalizingDetector } from "./normalize.js";
+import { foldConfusables, foldForClassifier, normalize } from "../core/normalize.js";
+import { normalizingDetector } from "./normalizing-detector.js";
 
 describe("normalize", () => {
   it("removes invisible characters, applies NFKC, folds digits and look-alikes, decodes tag characters", () => {

@@ -1,2 +1,0 @@
-/** Deterministic helpers for training and splits (see core/random.ts). */
-export { seededRandom, seededShuffle } from "../core/random.js";
