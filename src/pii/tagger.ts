@@ -155,6 +155,21 @@ export class PerceptronTagger {
    * key, so that no feature built from it can have a weight — shortened to its ends around a
    * NUL (no key contains one), which keeps prefix/suffix features and costs O(1) to hash.
    */
+  /** The best label index for one token's features and the softmax normaliser z (score = 1/z). */
+  private decide(feats: Iterable<string>): { best: number; z: number } {
+    const n = this.labels.length;
+    const s = new Float64Array(n);
+    for (const f of feats) {
+      const v = this.weights.get(f);
+      if (v) for (let k = 0; k < n; k++) s[k] += v[k];
+    }
+    let best = 0;
+    for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
+    let z = 0;
+    for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
+    return { best, z };
+  }
+
   private compact(x: string): string {
     return x.length > this.maxKey ? x.slice(0, 8) + "\u0000" + x.slice(-8) : x;
   }
@@ -288,15 +303,7 @@ export class PerceptronTagger {
     let prev = "<s>";
     let prev2 = "<s>";
     for (let i = 0; i < tokens.length; i++) {
-      const s = new Float64Array(n);
-      for (const f of features(tokens, lower, shapes, i, prev, prev2)) {
-        const v = this.weights.get(f);
-        if (v) for (let k = 0; k < n; k++) s[k] += v[k];
-      }
-      let best = 0;
-      for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
-      let z = 0;
-      for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
+      const { best, z } = this.decide(features(tokens, lower, shapes, i, prev, prev2));
       out.push(this.labels[best]);
       scores.push(1 / z);
       prev2 = prev;
@@ -351,15 +358,7 @@ export class PerceptronTagger {
       const i = g - base;
       pull(i + 3); // token i and two after it
       if (i >= toks.length) break;
-      const s = new Float64Array(n);
-      for (const f of features(toks, lower, shapes, i, prev, prev2, base)) {
-        const v = this.weights.get(f);
-        if (v) for (let k = 0; k < n; k++) s[k] += v[k];
-      }
-      let best = 0;
-      for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
-      let z = 0;
-      for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
+      const { best, z } = this.decide(features(toks, lower, shapes, i, prev, prev2, base));
       const label = this.labels[best];
       const score = 1 / z;
       prev2 = prev;
