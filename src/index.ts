@@ -31,3 +31,7 @@ export { createDetector, slmDetector } from "./pii/index.js";
 export { LocalLogitModel } from "./token-level/logit-model.js";
 export { ReplayModel, type ReplayModelOptions } from "./providers/replay.js";
 export { KeyRing, hashApiKey, type ApiKeySpec } from "./server/auth.js";
+export { embeddingWorstCase, vectorToBase64, base64ToVector, normalizeL2, type EmbeddingModel, type EmbedRequest, type EmbedResult } from "./core/embedding.js";
+export { llamaCppEmbeddings, type LlamaCppEmbeddingModel, type LlamaCppEmbeddingsOptions } from "./providers/llama-cpp/embeddings.js";
+export { openaiCompatibleEmbeddings, type OpenAICompatibleEmbeddingsOptions } from "./providers/openai-compatible-embeddings.js";
+export { privacyEmbeddings, type PrivacyEmbeddingsOptions } from "./strategies/privacy/embeddings.js";

@@ -242,7 +242,7 @@ describe("gateway: errors are OpenAI-shaped and the server keeps answering", () 
   });
 
   it("unknown route → 404 in OpenAI's shape", async () => {
-    const res = await fetch(`${url}/v1/embeddings`, { method: "POST", body: "{}" });
+    const res = await fetch(`${url}/v1/audio/speech`, { method: "POST", body: "{}" });
     expect(res.status).toBe(404);
     expect(((await res.json()) as ErrorBody).error.type).toBe("invalid_request_error");
   });

@@ -116,6 +116,7 @@ export function gatewayAppOptions(parts: GatewayParts, overrides: Partial<Gatewa
     privateContent: policy.traces === false ? undefined : policy.traces.privateContent,
     maxBodyBytes: policy.server.maxBodyBytes,
     requestTimeoutMs: policy.server.requestTimeoutMs,
+    embeddings: parts.embeddings,
     ...overrides,
   };
 }

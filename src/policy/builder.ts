@@ -20,6 +20,8 @@ import type { BuildContext } from "../strategies/definition.js";
 import { strategyDefinition, strategyKinds } from "../strategies/registry.js";
 import { parsePolicy, type ModelSpec, type Policy } from "./schema.js";
 import { startSidecar, type Sidecar } from "./sidecar.js";
+import type { EmbeddingModel } from "../core/embedding.js";
+import { buildEmbeddings, type BuiltEmbeddings } from "./embeddings.js";
 
 /** The running form of a policy's models and strategies. */
 export interface BuiltPolicy {
@@ -31,6 +33,8 @@ export interface BuiltPolicy {
   /** Names (models and strategies) whose strategy tree contains a `privacy` strategy: their traces never hold plaintext by default. */
   privateModels: Set<string>;
   sidecars: Sidecar[];
+  /** The embedding models served at POST /v1/embeddings (policy `embeddings`, filtered by `expose` when given), by name. */
+  embeddings: Map<string, EmbeddingModel>;
   /** Closes models, token-level handles and sidecars. Idempotent enough: errors of single models are ignored. */
   close(): Promise<void>;
 }
@@ -58,7 +62,9 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
   const sidecars: Sidecar[] = [];
   const locals: LlamaCppModel[] = [];
   const handles = new Map<string, Promise<LocalLogitModel>>();
+  let embeddings: BuiltEmbeddings | undefined;
   const close = async () => {
+    await embeddings?.close();
     await Promise.all([...all.values()].map((m) => m.close?.().catch(() => {})));
     await Promise.all([...handles.values()].map((h) => h.then((x) => x.dispose()).catch(() => {})));
     await Promise.all(sidecars.map((s) => s.stop()));
@@ -116,16 +122,19 @@ export async function buildPolicy(policy: Policy, options: BuildOptions = {}): P
       return model;
     };
     for (const name of Object.keys(policy.strategies)) await buildStrategy(name, ["strategies", name]);
+    embeddings = await buildEmbeddings(policy.embeddings ?? {}, at, new Set(all.keys()));
 
-    if (options.preload ?? true) await Promise.all(locals.map((m) => m.load()));
+    if (options.preload ?? true) await Promise.all([...locals.map((m) => m.load()), ...embeddings.locals.map((m) => m.load())]);
 
     const served = new Map<string, Model>();
+    const servedEmbeddings = policy.expose ? new Map([...embeddings.all].filter(([n]) => policy.expose!.includes(n))) : embeddings.all;
     for (const name of policy.expose ?? [...all.keys()]) {
+      if (embeddings.all.has(name)) continue;
       const m = all.get(name);
       if (!m) throw new TandemError("invalid_policy", `expose: unknown model or strategy '${name}'`);
       served.set(name, m);
     }
-    return { policy, all, served, sidecars, close, privateModels: privateModelsOf(policy) };
+    return { policy, all, served, sidecars, close, privateModels: new Set([...privateModelsOf(policy), ...embeddings.privateNames]), embeddings: servedEmbeddings };
   } catch (error) {
     await close();
     throw error;

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { TandemError } from "../core/errors.js";
 import { modelRef } from "../strategies/definition.js";
 import { strategyDefinition, strategyKinds } from "../strategies/registry.js";
+import { embeddingsSchema } from "./embedding-schema.js";
 
 const name = modelRef;
 
@@ -122,6 +123,8 @@ export const policySchema = z
       .prefault({}),
     models: z.record(name, modelSpecSchema).refine((m) => Object.keys(m).length > 0, "at least one model is required"),
     strategies: z.record(name, strategySpecSchema).default({}),
+    /** Embedding models served at POST /v1/embeddings (see embedding-schema.ts); names apart from models and strategies. */
+    embeddings: embeddingsSchema.optional(),
     /** Gateway API keys (hashed), budgets and rate limits. Without it the gateway is open. */
     auth: z
       .object({
@@ -179,7 +182,7 @@ export const policySchema = z
       })
       .strict()
       .optional(),
-    /** Names served by the gateway. Default: every strategy and model. */
+    /** Names served by the gateway. Default: every strategy and model (and every embedding model). */
     expose: z.array(name).optional(),
   })
   .strict();

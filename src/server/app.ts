@@ -21,6 +21,11 @@ import { traceScopeOf, type ApiKeySpec, type KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
 import { openAIChat } from "./openai/chat.js";
+import { openAIEmbeddings } from "./openai/embeddings.js";
+import type { EmbeddingModel } from "../core/embedding.js";
+import { openAIResponses } from "./openai/responses.js";
+import { countTokensRoute } from "./anthropic/count-tokens.js";
+import { anthropicErrorResponse, anthropicMessages, isAnthropicPath } from "./anthropic/messages.js";
 import { createPipeline, modelNotFound, type GatewayEnv } from "./pipeline.js";
 import type { PrivateContentMode } from "./projection.js";
 import { parseFeedbackRequest } from "./schema.js";
@@ -62,6 +67,8 @@ export interface GatewayOptions {
   privateModels?: ReadonlySet<string>;
   /** Trace content of private models (policy `traces.privateContent`). @default "redacted" */
   privateContent?: PrivateContentMode;
+  /** Embedding models served at `POST /v1/embeddings` by name (policy `embeddings`); none = every name is 404 there. */
+  embeddings?: ReadonlyMap<string, EmbeddingModel>;
 }
 
 /** Builds the gateway's Hono app. */
@@ -83,8 +90,12 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
     }
   };
 
-  app.onError((error, c) => errorResponse(c, toTandemError(error)));
-  app.notFound((c) => errorResponse(c, new TandemError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
+  // errors under /v1/messages (auth included) answer in Anthropic's shape and statuses
+  app.onError((error, c) => (isAnthropicPath(c.req.path) ? anthropicErrorResponse(c, toTandemError(error)) : errorResponse(c, toTandemError(error))));
+  app.notFound((c) => {
+    const e = new TandemError("not_found", `No route for ${c.req.method} ${c.req.path}`);
+    return isAnthropicPath(c.req.path) ? anthropicErrorResponse(c, e) : errorResponse(c, e);
+  });
 
   app.get("/health", (c) => {
     // With keys, an anonymous caller (no valid key) learns only that the service is up.
@@ -93,7 +104,8 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
   });
 
   app.use("/v1/*", async (c, next) => {
-    if (options.keys) c.set("apiKey", options.keys.authenticate(c.req.header("authorization")));
+    // `Authorization: Bearer <key>`, or Anthropic's `x-api-key: <key>` (the Anthropic SDK's default)
+    if (options.keys) c.set("apiKey", options.keys.authenticate(c.req.header("authorization") ?? bearerOf(c.req.header("x-api-key"))));
     await next();
   });
 
@@ -149,6 +161,15 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
   });
 
   app.post("/v1/chat/completions", ...pipeline.route(openAIChat));
+  app.post("/v1/embeddings", ...pipeline.route(openAIEmbeddings(options.embeddings ?? new Map())));
+  app.post("/v1/responses", ...pipeline.route(openAIResponses));
+  app.post("/v1/messages", ...pipeline.route(anthropicMessages));
+  app.post("/v1/messages/count_tokens", ...countTokensRoute({ models: options.models, maxBodyBytes: options.maxBodyBytes }));
 
   return { app, metrics };
+}
+
+/** An `x-api-key` value as the `Authorization` value {@link KeyRing.authenticate} reads (undefined when absent or blank). */
+function bearerOf(apiKey: string | undefined): string | undefined {
+  return apiKey?.trim() ? `Bearer ${apiKey.trim()}` : undefined;
 }

@@ -115,7 +115,7 @@ export class KeyRing {
   /** Key spec for an `Authorization` header value, or a 401. */
   authenticate(authorization: string | undefined): ApiKeySpec {
     const m = authorization?.match(/^Bearer\s+(.+)$/i);
-    if (!m) throw new TandemError("invalid_api_key", "Missing API key: send 'Authorization: Bearer <key>'");
+    if (!m) throw new TandemError("invalid_api_key", "Missing API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>' on /v1 routes)");
     const hash = hashApiKey(m[1].trim());
     for (const [h, spec] of this.byHash) {
       if (timingSafeEqual(Buffer.from(h), Buffer.from(hash))) return spec;

@@ -27,7 +27,7 @@ import { countTokens } from "gpt-tokenizer";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { TandemError, toTandemError } from "../core/errors.js";
-import { costOf, worstCaseOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
+import { costOf, streamFromGenerate, worstCaseOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
 import type { Trace, TraceStore } from "../store/traces.js";
 import { admittedMaxTokens, DEFAULT_MAX_TOKENS, type Admission, type ApiKeySpec, type KeyRing } from "./auth.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -92,13 +92,51 @@ export interface WireProtocol<I extends Intake = Intake> {
    * Validates and maps a parsed JSON body (its depth already checked). Throws
    * `TandemError("invalid_request")` naming the bad field.
    */
-  parse(body: unknown): I;
+  parse(body: unknown, context?: ParseContext): I;
   /** The error body in this protocol's shape; the HTTP status is the error's. */
   errorBody(error: TandemError): unknown;
   /** The body of a non-streamed answer. */
   completion(answer: Answer<I>): unknown;
   /** The encoder of one streamed answer. */
   encoder(args: { intake: I; traceId: string; created: number }): StreamEncoder;
+  /**
+   * Optional, for a route whose requests are not generations (embeddings): what serves it instead
+   * of the pipeline's `models` and `model.generate` (see {@link RequestRunner}). Absent: a
+   * generation route.
+   */
+  runner?: RequestRunner<I>;
+  /**
+   * Prefix of this protocol's trace ids (which are also its response ids), e.g. `resp_`.
+   * @default "chatcmpl-"
+   */
+  traceIdPrefix?: string;
+  /**
+   * The HTTP status of an error in this protocol (e.g. Anthropic's 529 for `overloaded`); traces
+   * keep the error's own status. @default error.status
+   */
+  status?(error: TandemError): number;
+}
+
+/**
+ * How a non-generation route (embeddings) is served: `models` are the names it looks up (an
+ * unknown one is 404 `model_not_found`) with the price and worst case admission reserves; `run`
+ * serves one admitted request under the pipeline's signal (client disconnect, request timeout).
+ * Everything else is the pipeline's, as for a generation: admission against the caller's key,
+ * charge and settle of the result's `info` (its calls' USD and tokens; a failure's
+ * `TandemError.calls`), the trace (`intake.request.messages` as its content, the result's `text`
+ * as its response) and metrics. `completion` receives the very result `run` returned. Never
+ * streamed: the protocol's `parse` must set `stream: false`.
+ */
+export interface RequestRunner<I extends Intake = Intake> {
+  models: ReadonlyMap<string, Pick<Model, "id" | "location" | "price" | "worstCase">>;
+  /** Serves one request. Throws TandemErrors, answered in the protocol's shape with their status. */
+  run(intake: I, signal?: AbortSignal): Promise<GenerateResult>;
+}
+
+/** What a protocol's `parse` may read besides the body: the trace store and the caller's key (e.g. to resolve references to earlier answers, scoped to that key). */
+export interface ParseContext {
+  traces?: TraceStore;
+  apiKey?: ApiKeySpec;
 }
 
 /** Options of {@link createPipeline} (the generation part of `GatewayOptions`). */
@@ -145,6 +183,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const timeoutMs = options.requestTimeoutMs ?? 120_000;
   const privateModels = new Set(options.privateModels ?? []);
+  /** Names served through a protocol's {@link RequestRunner} (metric labels like `models`). */
+  const runnerNames = new Set<string>();
 
   const record = (traced: Trace, c: Context, views?: DecisionViews) => {
     const cut = views ?? viewsOf(traced.decisions);
@@ -158,15 +198,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       console.error(`tandem: could not write trace ${t.id}: ${(error as Error).message}`);
     }
     // unknown model names stay out of the metric labels (each would be a new series, forever)
-    metrics.observe(options.models.has(t.model) ? t : { ...t, model: "" });
+    metrics.observe(options.models.has(t.model) || runnerNames.has(t.model) ? t : { ...t, model: "" });
     emitRequestSpan(t, c.req.header());
   };
 
   const handle = async <I extends Intake>(c: Context<GatewayEnv>, protocol: WireProtocol<I>): Promise<Response> => {
-    const errorResponse = (e: TandemError) => c.json(protocol.errorBody(e) as object, e.status as 400);
+    const errorResponse = (e: TandemError) => c.json(protocol.errorBody(e) as object, (protocol.status?.(e) ?? e.status) as 400);
     const arrived = Date.now();
     const t0 = performance.now();
-    const traceId = newTraceId();
+    const traceId = newTraceId(protocol.traceIdPrefix);
     let intake: I | undefined;
 
     const trace = (partial: Partial<Trace> & { status: number }, views?: DecisionViews) =>
@@ -201,11 +241,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     try {
       checkJsonDepth(json);
-      intake = protocol.parse(json);
+      intake = protocol.parse(json, { traces: options.traces, apiKey: c.get("apiKey") });
     } catch (error) {
       return fail(error);
     }
-    const model = options.models.get(intake.model);
+    const model = protocol.runner ? runnerModel(protocol.runner, intake) : options.models.get(intake.model);
+    if (model && protocol.runner) runnerNames.add(intake.model);
     if (!model) return fail(modelNotFound(intake.model));
 
     const { request } = intake;
@@ -363,8 +404,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       maxSize: maxBodyBytes,
       onError: (c) => {
         const e = new TandemError("payload_too_large", `Request body exceeds ${maxBodyBytes} bytes`);
-        record({ ...blankTrace(newTraceId(), Date.now()), status: e.status, error: e.code, errorMessage: e.message, key: c.get("apiKey")?.name }, c);
-        return c.json(protocol.errorBody(e) as object, e.status as 400);
+        record({ ...blankTrace(newTraceId(protocol.traceIdPrefix), Date.now()), status: e.status, error: e.code, errorMessage: e.message, key: c.get("apiKey")?.name }, c);
+        return c.json(protocol.errorBody(e) as object, (protocol.status?.(e) ?? e.status) as 400);
       },
     }),
     (c) => handle(c, protocol),
@@ -401,6 +442,20 @@ function tooDeepAt(value: unknown, max: number): string | undefined {
 export function invalidRequest(issue: z.core.$ZodIssue): TandemError {
   const path = issue.path.join(".");
   return new TandemError("invalid_request", `Invalid request: ${path ? `'${path}': ` : ""}${issue.message}`, { param: path || null });
+}
+
+/** The entry of `intake.model` in a {@link RequestRunner} as a `Model` whose one generation is `runner.run(intake)`; undefined when unknown. */
+function runnerModel<I extends Intake>(runner: RequestRunner<I>, intake: I): Model | undefined {
+  const entry = runner.models.get(intake.model);
+  if (!entry) return undefined;
+  return {
+    id: entry.id,
+    location: entry.location,
+    price: entry.price,
+    worstCase: entry.worstCase ? (perCall) => entry.worstCase!(perCall) : undefined,
+    generate: (_request, signal) => runner.run(intake, signal),
+    stream: (_request, signal) => streamFromGenerate(runner.run(intake, signal)),
+  };
 }
 
 /** `TandemError("model_not_found")` for a served name that does not exist (404, `param: "model"`). */
@@ -444,6 +499,6 @@ function chargedFields(charge: Charge): Partial<Trace> {
   return charge.calls.length ? { costUsd: charge.costUsd, promptTokens: charge.promptTokens, completionTokens: charge.completionTokens, calls: charge.calls } : {};
 }
 
-function newTraceId(): string {
-  return `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+function newTraceId(prefix = "chatcmpl-"): string {
+  return `${prefix}${randomUUID().replace(/-/g, "")}`;
 }

@@ -71,7 +71,7 @@ export interface PrivacyOptions {
  * and also when `work` resolved but took longer than the budget (a detector that never yielded
  * to the event loop cannot be interrupted by a timer; its late answer is still refused).
  */
-async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, outer?: AbortSignal): Promise<T> {
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, outer?: AbortSignal): Promise<T> {
   const controller = new AbortController();
   const started = performance.now();
   const onAbort = () => controller.abort(outer?.reason);
