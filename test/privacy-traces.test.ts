@@ -77,6 +77,8 @@ const everyField: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
 let cloud: RecordingServer;
 const dirs: string[] = [];
 const running: Array<{ built: GatewayParts; gateway: RunningServer }> = [];
+/** Trace store of each test gateway's directory: its write-behind queue is flushed before the bytes are read. */
+const storeOf = new Map<string, GatewayParts["traces"]>();
 
 async function start(privateContent: "redacted" | "plain") {
   const dir = mkdtempSync(join(tmpdir(), "tandem-privacy-traces-"));
@@ -96,12 +98,14 @@ traces: { path: ${join(dir, "traces.sqlite")}, privateContent: ${privateContent}
   const { app } = createGatewayApp({ models: built.served, traces: built.traces, privateModels: built.privateModels, privateContent, requestTimeoutMs: 20_000 });
   const gateway = await listen(app, { port: 0 });
   running.push({ built, gateway });
+  storeOf.set(dir, built.traces);
   const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "test", maxRetries: 0 });
   return { dir, built, gateway, client };
 }
 
 /** Bytes of every file of the trace database (main file, -wal, -shm). */
 function databaseBytes(dir: string): Buffer {
+  storeOf.get(dir)?.flush(); // write-behind: every trace recorded so far is in the files
   return Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f))));
 }
 

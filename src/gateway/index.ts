@@ -16,6 +16,7 @@
  * {@link gatewayAppOptions} turns them into `createGatewayApp` options.
  */
 import type { Hono } from "hono";
+import { Counter } from "prom-client";
 import { isAbsolute, resolve } from "node:path";
 import type { SharedState } from "../core/ports.js";
 import { buildPolicy, policyBaseDir, readPolicyFile, type BuildOptions, type BuiltPolicy } from "../policy/builder.js";
@@ -27,11 +28,12 @@ import type { GatewayMetrics } from "../server/metrics.js";
 import { localRateLimiter } from "../store/rate-limit.js";
 import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, redisSpendLedger, type RedisState } from "../store/redis/index.js";
 import { openSpendLedger } from "../store/spend.js";
-import { openTraceStore, type TraceStore } from "../store/traces.js";
+import { openPostgresTraceStore } from "../store/postgres/traces.js";
+import { openTraceStore, type AsyncTraceStore, type TraceStore } from "../store/traces.js";
 
 /** Options of {@link buildGateway}. */
 export interface GatewayBuildOptions extends Omit<BuildOptions, "shared"> {
-  /** Override the policy's trace store path (e.g. ":memory:" in tests); `false` disables tracing. */
+  /** Override the policy's trace store path (e.g. ":memory:" in tests; ignored when the policy names `traces.postgres`); `false` disables tracing. */
   tracesPath?: string | false;
   /** Override the policy's spend ledger path (e.g. ":memory:"). Ignored with Redis. */
   ledgerPath?: string;
@@ -39,8 +41,16 @@ export interface GatewayBuildOptions extends Omit<BuildOptions, "shared"> {
 
 /** A built policy with the gateway's stores: what `createGatewayApp` is made from. */
 export interface GatewayParts extends BuiltPolicy {
-  /** The trace store (absent with `traces: false`). */
+  /**
+   * The embedded SQLite trace store, synchronous reads (absent with `traces: false`, and with
+   * `traces.postgres`: see {@link GatewayParts.traceStore}).
+   */
   traces?: TraceStore;
+  /**
+   * The trace store the gateway uses, reads awaitable: `traces` (SQLite), or the Postgres store
+   * when the policy names `traces.postgres`; absent with `traces: false`.
+   */
+  traceStore?: AsyncTraceStore;
   /** API keys, budgets and rate limits, when the policy has `auth`. */
   keys?: KeyRing;
   /** The strategies' shared state (Redis-backed when the policy names Redis, else empty). */
@@ -52,7 +62,8 @@ export interface GatewayParts extends BuiltPolicy {
 /**
  * Builds a policy and the stores around it. Errors: those of `buildPolicy` (`invalid_policy`,
  * `model_load_failed`), Redis connection errors (`TandemError` from `connectRedis`), SQLite errors
- * opening the trace store or ledger. On error everything already opened is closed.
+ * opening the trace store or ledger, Postgres errors opening a `traces.postgres` store. On error
+ * everything already opened is closed.
  */
 export async function buildGateway(policy: Policy, options: GatewayBuildOptions = {}): Promise<GatewayParts> {
   const { tracesPath: tracesOverride, ledgerPath, ...buildOptions } = options;
@@ -60,10 +71,11 @@ export async function buildGateway(policy: Policy, options: GatewayBuildOptions 
   let redis: RedisState | undefined;
   let built: BuiltPolicy | undefined;
   let traces: TraceStore | undefined;
+  let traceStore: AsyncTraceStore | undefined;
   let keys: KeyRing | undefined;
   const close = async () => {
     await built?.close();
-    traces?.close();
+    await traceStore?.close(); // flushes the write-behind queue
     await keys?.close();
     await redis?.close();
   };
@@ -78,7 +90,9 @@ export async function buildGateway(policy: Policy, options: GatewayBuildOptions 
     built = await buildPolicy(policy, { ...buildOptions, shared });
 
     const tracesPath = tracesOverride ?? (policy.traces === false ? false : at(policy.traces.path));
-    if (tracesPath !== false) traces = openTraceStore(tracesPath, { storeContent: policy.traces === false ? true : policy.traces.storeContent });
+    const storeContent = policy.traces === false ? true : policy.traces.storeContent;
+    const postgres = policy.traces === false ? undefined : policy.traces.postgres;
+    if (tracesPath !== false) traceStore = postgres ? await openPostgresTraceStore(postgres.url, { storeContent }) : (traces = openTraceStore(tracesPath, { storeContent }));
 
     if (policy.auth) {
       keys = new KeyRing(
@@ -88,7 +102,7 @@ export async function buildGateway(policy: Policy, options: GatewayBuildOptions 
           : { ledger: openSpendLedger(ledgerPath ?? at(policy.auth.ledger)), limiter: localRateLimiter() },
       );
     }
-    return { ...built, traces, keys, shared, close };
+    return { ...built, traces, traceStore, keys, shared, close };
   } catch (error) {
     await close();
     throw error;
@@ -109,7 +123,7 @@ export function gatewayAppOptions(parts: GatewayParts, overrides: Partial<Gatewa
   const policy = parts.policy;
   return {
     models: parts.served,
-    traces: parts.traces,
+    traces: parts.traceStore ?? parts.traces,
     keys: parts.keys,
     metricsAuth: policy.auth?.metrics,
     privateModels: parts.privateModels,
@@ -155,6 +169,8 @@ export async function createGateway(source: Policy | string, options: CreateGate
     await built.close();
     throw error;
   }
+  const traceStore = built.traceStore ?? built.traces;
+  if (traceStore) countTraceDrops(created.metrics, traceStore);
   const servers: RunningServer[] = [];
   const server = built.policy.server;
   return {
@@ -177,6 +193,21 @@ export async function createGateway(source: Policy | string, options: CreateGate
       await built.close();
     },
   };
+}
+
+/** `tandem_traces_dropped_total`: traces the store's full write-behind queue dropped (read from the store at each scrape). */
+function countTraceDrops(metrics: GatewayMetrics, traces: AsyncTraceStore): void {
+  const name = "tandem_traces_dropped_total";
+  if (metrics.registry.getSingleMetric(name)) return; // a metrics object shared by several gateways
+  new Counter({
+    name,
+    help: "Traces dropped because the trace store's write-behind queue was full (or the store closed)",
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(traces.dropped);
+    },
+  });
 }
 
 function resolveAt(baseDir: string | undefined, p: string): string {

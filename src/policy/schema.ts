@@ -117,6 +117,11 @@ export const policySchema = z
              * (placeholders, default), plaintext (explicit opt-in), or none.
              */
             privateContent: z.enum(["redacted", "plain", "none"]).default("redacted"),
+            /**
+             * Shared trace store for replicas: traces, feedback and the dashboard live in this
+             * PostgreSQL database (`postgres://user:pass@host:port/db`) instead of `path`.
+             */
+            postgres: z.object({ url: z.string().min(1) }).strict().optional(),
           })
           .strict(),
       ])

@@ -16,7 +16,7 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { TandemError, toTandemError } from "../core/errors.js";
 import type { Model } from "../core/model.js";
-import type { TraceStore } from "../store/traces.js";
+import type { AsyncTraceStore } from "../store/traces.js";
 import { traceScopeOf, type ApiKeySpec, type KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
 import { GatewayMetrics } from "./metrics.js";
@@ -38,7 +38,7 @@ export interface GatewayOptions {
   /** Served models by name: strategies and plain models. */
   models: ReadonlyMap<string, Model>;
   /** Where traces go; none = not traced. */
-  traces?: TraceStore;
+  traces?: AsyncTraceStore;
   /** Largest accepted request body in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Per-request time limit in ms (504 after it). Default 120,000. */
@@ -142,7 +142,7 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
       const feedback = parseFeedbackRequest(json);
       const spec = c.get("apiKey");
       // One scoped statement: a trace of another key answers exactly like a missing one (same 404, same path).
-      const stored = options.traces.addFeedback({ ...feedback, key: spec?.name, createdAt: Date.now() }, traceScopeOf(spec));
+      const stored = await options.traces.addFeedback({ ...feedback, key: spec?.name, createdAt: Date.now() }, traceScopeOf(spec));
       if (!stored) throw new TandemError("not_found", "No trace with this trace_id", { param: "trace_id" });
       metrics.observeFeedback(feedback.score);
       return c.json({ object: "tandem.feedback", trace_id: feedback.traceId, score: feedback.score, recorded: true });

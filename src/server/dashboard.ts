@@ -16,7 +16,7 @@
  * contract both sides import.
  */
 import type { Env, Hono } from "hono";
-import type { DashboardStats, TraceStore } from "../store/traces.js";
+import type { AsyncTraceStore, DashboardStats } from "../store/traces.js";
 import { traceScopeOf, type KeyRing } from "./auth.js";
 import { dashboardPage, type DashboardPage } from "./dashboard/page.js";
 import { dashboardScript } from "./dashboard/script.js";
@@ -25,7 +25,7 @@ import type { DashboardPayload } from "./dashboard/types.js";
 /** Options of {@link mountDashboard}. */
 export interface DashboardMountOptions {
   /** Where the numbers come from; none = the page says traces are off. */
-  traces?: TraceStore;
+  traces?: AsyncTraceStore;
   /** Gateway name shown in the title (as `/health` reports it). Default "tandem". */
   name?: string;
   /**
@@ -68,7 +68,7 @@ export function mountDashboard<E extends Env>(app: Hono<E>, options: DashboardMo
   app.get("/dashboard", html);
   app.get("/dashboard/", html);
 
-  app.get("/dashboard/data", (c) => {
+  app.get("/dashboard/data", async (c) => {
     const spec = options.keys?.authenticate(c.req.header("authorization")); // 401 through the app's error handler
     const scope = traceScopeOf(spec);
     const num = (key: string) => {
@@ -80,7 +80,7 @@ export function mountDashboard<E extends Env>(app: Hono<E>, options: DashboardMo
     const generatedAt = Date.now();
     const windowMs = num("window") ?? null;
     const stats = options.traces
-      ? options.traces.dashboard({
+      ? await options.traces.dashboard({
           sinceMs: windowMs === null ? undefined : generatedAt - windowMs,
           untilMs: generatedAt,
           buckets: num("buckets") ?? 40,

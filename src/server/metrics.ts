@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics of the gateway (prom-client): requests, latency, tokens, USD cost, USD saved
- * versus the strong model alone, escalations — per requested model (strategy) and serving model.
+ * versus the strong model alone, escalations — per requested model (strategy) and serving model —
+ * and the gateway's own overhead per request (`tandem_overhead_ms`, ms).
  * Tokens and cost count every request that was charged, failed or not (an aborted, timed-out or
  * broken stream is charged what was generated); savings, escalations and degradations count
  * answered (200) requests only.
@@ -13,6 +14,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<"model" | "served_by" | "status">;
   private readonly latency: Histogram<"model" | "stream">;
+  private readonly overhead: Histogram<"model" | "stream">;
   private readonly tokens: Counter<"model" | "served_by" | "kind">;
   private readonly cost: Counter<"model">;
   private readonly saved: Counter<"model">;
@@ -31,6 +33,13 @@ export class GatewayMetrics {
       help: "End-to-end request latency in seconds",
       labelNames: ["model", "stream"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: "tandem_overhead_ms",
+      help: "Gateway overhead per request in milliseconds: its latency minus the upstream calls' (x-tandem-overhead-ms)",
+      labelNames: ["model", "stream"],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000],
       registers,
     });
     this.tokens = new Counter({ name: "tandem_tokens_total", help: "Tokens of the serving model", labelNames: ["model", "served_by", "kind"], registers });
@@ -54,6 +63,7 @@ export class GatewayMetrics {
     const servedBy = t.servedBy ?? "none";
     this.requests.inc({ model, served_by: servedBy, status: String(t.status) });
     this.latency.observe({ model, stream: String(t.stream) }, t.latencyMs / 1000);
+    if (t.overheadMs !== undefined && Number.isFinite(t.overheadMs)) this.overhead.observe({ model, stream: String(t.stream) }, t.overheadMs);
     if (t.status !== 200 && !(t.costUsd > 0 || t.promptTokens > 0 || t.completionTokens > 0)) return;
     this.tokens.inc({ model, served_by: servedBy, kind: "prompt" }, t.promptTokens);
     this.tokens.inc({ model, served_by: servedBy, kind: "completion" }, t.completionTokens);

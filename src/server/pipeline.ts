@@ -28,7 +28,8 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { TandemError, toTandemError } from "../core/errors.js";
 import { costOf, streamFromGenerate, worstCaseOf, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../core/model.js";
-import type { Trace, TraceStore } from "../store/traces.js";
+import { passthroughOf, type ChatPassthrough, type PassthroughPart, type UpstreamObject } from "../providers/openai-compatible.js";
+import type { AsyncTraceStore, Trace } from "../store/traces.js";
 import { admittedMaxTokens, DEFAULT_MAX_TOKENS, type Admission, type ApiKeySpec, type KeyRing } from "./auth.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { emitRequestSpan } from "./otel.js";
@@ -115,6 +116,30 @@ export interface WireProtocol<I extends Intake = Intake> {
    * keep the error's own status. @default error.status
    */
   status?(error: TandemError): number;
+  /**
+   * Optional: how this protocol relays the upstream's own responses for a model that exposes a
+   * pass-through hop (a plain `openai-compatible` model, see {@link ChatPassthrough}). Absent, or
+   * for any other model (strategies, middleware, local models): the regular `completion` /
+   * `encoder` path.
+   */
+  passthrough?: PassthroughMapping<I>;
+}
+
+/**
+ * A protocol's relay of upstream responses (the pass-through fast path): the upstream's JSON body
+ * or chunks, rewritten as little as the protocol needs (ids, model name, the `tandem` field).
+ * Everything else — admission, charge, trace, metrics, errors — is the pipeline's, as for any
+ * answer.
+ */
+export interface PassthroughMapping<I extends Intake = Intake> {
+  /** The body text of a non-streamed answer, from the upstream's parsed body (which it may modify). */
+  completion(answer: Answer<I>, upstream: UpstreamObject): string;
+  /**
+   * The relay of one stream: `chunk` maps each upstream chunk to frames (none: held back, e.g.
+   * the final chunk until the usage arrived), `finish` the frames of the end (finish reason,
+   * `tandem` field, usage when asked). The regular encoder's `error` and `close` frames end it.
+   */
+  relay(args: { intake: I; traceId: string; created: number }): { chunk(chunk: UpstreamObject): SseFrame[]; finish(result: GenerateResult, projection: AnswerProjection): SseFrame[] };
 }
 
 /**
@@ -135,7 +160,7 @@ export interface RequestRunner<I extends Intake = Intake> {
 
 /** What a protocol's `parse` may read besides the body: the trace store and the caller's key (e.g. to resolve references to earlier answers, scoped to that key). */
 export interface ParseContext {
-  traces?: TraceStore;
+  traces?: AsyncTraceStore;
   apiKey?: ApiKeySpec;
 }
 
@@ -144,7 +169,7 @@ export interface PipelineOptions {
   /** Served models by name: strategies and plain models. */
   models: ReadonlyMap<string, Model>;
   /** Where traces go; none = not traced. */
-  traces?: TraceStore;
+  traces?: AsyncTraceStore;
   metrics: GatewayMetrics;
   /** API keys, budgets and rate limits; none = open gateway. */
   keys?: KeyRing;
@@ -203,22 +228,28 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 
   const handle = async <I extends Intake>(c: Context<GatewayEnv>, protocol: WireProtocol<I>): Promise<Response> => {
-    const errorResponse = (e: TandemError) => c.json(protocol.errorBody(e) as object, (protocol.status?.(e) ?? e.status) as 400);
     const arrived = Date.now();
     const t0 = performance.now();
     const traceId = newTraceId(protocol.traceIdPrefix);
     let intake: I | undefined;
 
-    const trace = (partial: Partial<Trace> & { status: number }, views?: DecisionViews) =>
+    /** Every trace carries the gateway's overhead: its latency minus the upstream calls' (ms, ≥ 0). */
+    const trace = (partial: Partial<Trace> & { status: number }, views?: DecisionViews) => {
+      const latencyMs = partial.latencyMs ?? performance.now() - t0;
       record({
         ...blankTrace(traceId, arrived),
         model: intake?.model ?? "",
         stream: intake?.stream === true,
-        latencyMs: performance.now() - t0,
+        latencyMs,
         messages: intake?.request.messages,
         key: c.get("apiKey")?.name,
         ...partial,
+        overheadMs: overheadOf(latencyMs, partial.calls),
       }, c, views);
+    };
+    /** An error answer with its overhead header (`calls`: the upstream calls the failure made). */
+    const errorResponse = (e: TandemError, calls?: readonly ModelCall[]) =>
+      c.json(protocol.errorBody(e) as object, (protocol.status?.(e) ?? e.status) as 400, { [OVERHEAD_HEADER]: overheadText(performance.now() - t0, calls) });
     const fail = (error: unknown) => {
       const e = toTandemError(error);
       trace({ status: e.status, error: e.code, errorMessage: e.message });
@@ -298,7 +329,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       settle(charge);
       const e = asTimeout(error);
       trace({ status: e.status, error: e.code, errorMessage: e.message, ...chargedFields(charge) });
-      return errorResponse(e);
+      return errorResponse(e, charge.calls);
     };
     // 2. run: one controller per request, released when the request ends (a pending
     // AbortSignal.timeout would keep every request's signal graph alive for the whole timeout).
@@ -321,11 +352,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       timedOut ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
     const created = Math.floor(arrived / 1000);
 
+    // The pass-through fast path: a protocol that can relay upstream responses, and a model that
+    // exposes its upstream hop (a plain openai-compatible model; never a strategy or middleware).
+    const hop: ChatPassthrough | undefined = protocol.passthrough ? passthroughOf(model) : undefined;
+
     // 3a. run to completion
     if (!intake.stream) {
       let result: GenerateResult;
+      let upstream: UpstreamObject | undefined;
       try {
-        result = await model.generate(request, signal);
+        if (hop) ({ body: upstream, result } = await hop.complete(request, signal));
+        else result = await model.generate(request, signal);
       } catch (error) {
         return failCharged(error);
       } finally {
@@ -335,23 +372,32 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const latency = performance.now() - t0;
       const projection = projectAnswer({ traceId, model: name, result, latencyMs: latency });
       trace(answeredTrace(result, latency), projection.views);
-      return c.json(protocol.completion({ intake, traceId, created, result, projection }) as object, 200, projection.headers);
+      const answer = { intake, traceId, created, result, projection };
+      const headers = { ...projection.headers, [OVERHEAD_HEADER]: overheadText(performance.now() - t0, result.info.calls) };
+      if (upstream) return c.body(protocol.passthrough!.completion(answer, upstream), 200, { ...headers, "content-type": "application/json" });
+      return c.json(protocol.completion(answer) as object, 200, headers);
     }
 
     // 3b. run as a stream: pull the first part before committing to a 200 so early failures get their status.
-    const iterator = model.stream(request, signal)[Symbol.asyncIterator]();
-    let first: IteratorResult<StreamPart>;
+    const iterator: AsyncIterator<StreamPart | PassthroughPart> = (hop ? hop.stream(request, signal) : model.stream(request, signal))[Symbol.asyncIterator]();
+    let first: IteratorResult<StreamPart | PassthroughPart>;
+    const waited0 = performance.now();
     try {
       first = await iterator.next();
     } catch (error) {
       release();
       return failCharged(error);
     }
+    const waitedMs = performance.now() - waited0;
     const encoder = protocol.encoder({ intake, traceId, created });
+    const relay = hop ? protocol.passthrough!.relay({ intake, traceId, created }) : undefined;
     c.header("content-type", "text/event-stream; charset=utf-8");
     c.header("cache-control", "no-cache");
     c.header("connection", "keep-alive");
     c.header("x-tandem-trace-id", traceId);
+    // a stream's headers leave before its end: the overhead so far (gateway time to the first part
+    // minus the time spent waiting for the model); the trace has the whole request's figure
+    c.header(OVERHEAD_HEADER, overheadText(performance.now() - t0 - waitedMs));
     return honoStream(c, async (out) => {
       const send = async (frames: SseFrame[]) => {
         for (const f of frames) await out.write(`${f.event !== undefined ? `event: ${f.event}\n` : ""}data: ${f.data}\n\n`);
@@ -360,11 +406,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       let parts = 0;
       let finished = false;
       try {
-        await send(encoder.open());
+        if (!relay) await send(encoder.open());
         let next = first;
         while (!next.done) {
           const part = next.value;
-          if (part.type !== "finish") {
+          if (part.type === "chunk") {
+            // pass-through: the upstream's own chunk (its role chunk opens the stream)
+            if (part.text) {
+              parts++;
+              text += part.text;
+            }
+            await send(relay!.chunk(part.chunk));
+          } else if (part.type !== "finish") {
             parts++;
             if (part.type === "text") text += part.text;
             await send(encoder.part(part));
@@ -372,7 +425,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             const result = part.result;
             const latency = performance.now() - t0;
             const projection = projectAnswer({ traceId, model: name, result, latencyMs: latency });
-            await send(encoder.finish(result, projection));
+            await send(relay ? relay.finish(result, projection) : encoder.finish(result, projection));
             trace(answeredTrace(result, latency, text), projection.views);
             settle(chargeOfResult(result));
             finished = true;
@@ -461,6 +514,24 @@ function runnerModel<I extends Intake>(runner: RequestRunner<I>, intake: I): Mod
 /** `TandemError("model_not_found")` for a served name that does not exist (404, `param: "model"`). */
 export function modelNotFound(name: string): TandemError {
   return new TandemError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
+}
+
+/** The response header carrying the gateway's overhead (ms, one decimal). */
+export const OVERHEAD_HEADER = "x-tandem-overhead-ms";
+
+/**
+ * The gateway's own share of a request, in ms (≥ 0): `latencyMs` (arrival to answer) minus the
+ * latency of the upstream calls it made (`calls`' `latencyMs`, summed — calls made in parallel
+ * count several times, so a strategy's figure is a lower bound).
+ */
+export function overheadOf(latencyMs: number, calls?: readonly ModelCall[]): number {
+  let upstream = 0;
+  for (const call of calls ?? []) upstream += call.latencyMs;
+  return Math.max(0, latencyMs - upstream);
+}
+
+function overheadText(latencyMs: number, calls?: readonly ModelCall[]): string {
+  return (Math.round(overheadOf(latencyMs, calls) * 10) / 10).toFixed(1);
 }
 
 /** What one request is charged: USD and tokens over all its model calls. */

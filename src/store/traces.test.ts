@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openTraceStore, type Trace } from "./traces.js";
+import { openTraceStore, TraceQueue, type Trace } from "./traces.js";
 
 const trace = (id: string, createdAt: number, extra: Partial<Trace> = {}): Trace => ({
   id, createdAt, model: "route", stream: false, status: 200, servedBy: "edge", escalated: false, degraded: false,
@@ -91,5 +91,143 @@ describe("trace store", () => {
     const indexes = (check.pragma("index_list(traces)") as Array<{ name: string }>).map((i) => i.name);
     expect(indexes).toContain("traces_key_created");
     check.close();
+  });
+});
+
+/** A manual clock for the write-behind queue: timers fire only when the test says so. */
+function manualTimers() {
+  const armed = new Map<number, { fn: () => void; ms: number }>();
+  let next = 1;
+  return {
+    timers: {
+      set: (fn: () => void, ms: number) => {
+        armed.set(next, { fn, ms });
+        return next++;
+      },
+      clear: (h: unknown) => void armed.delete(h as number),
+    },
+    /** Delays (ms) of the armed timers. */
+    delays: () => [...armed.values()].map((t) => t.ms),
+    /** Fires every armed timer. */
+    fire: () => {
+      const due = [...armed.values()];
+      armed.clear();
+      for (const t of due) t.fn();
+    },
+  };
+}
+
+/** Rows in the file, read by a separate connection (the store's own reads would flush first). */
+const rowsOnDisk = (path: string): number => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM traces").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+
+describe("write-behind traces (SQLite)", () => {
+  const tmp = () => join(mkdtempSync(join(tmpdir(), "tandem-wb-")), "t.sqlite");
+
+  it("record() only queues; the timer flushes the batch after flushMs, and batchSize flushes at once", () => {
+    const path = tmp();
+    const clock = manualTimers();
+    const s = openTraceStore(path, { writeBehind: { batchSize: 10, flushMs: 250, timers: clock.timers } });
+    for (let i = 0; i < 3; i++) s.record(trace(`t${i}`, 1000 + i));
+    expect(rowsOnDisk(path)).toBe(0); // nothing written on the request path
+    expect(s.pending).toBe(3);
+    expect(clock.delays()).toEqual([250]); // one timer, flushMs after the first queued trace
+    clock.fire();
+    expect(rowsOnDisk(path)).toBe(3);
+    expect(s.pending).toBe(0);
+    for (let i = 3; i < 13; i++) s.record(trace(`t${i}`, 1000 + i));
+    expect(clock.delays()).toEqual([0]); // the 10th queued trace: flush now, not in 250 ms
+    clock.fire();
+    expect(rowsOnDisk(path)).toBe(13);
+    s.close();
+  });
+
+  it("reads flush first: a just-recorded trace is found by get, count, list, dashboard and feedback", () => {
+    const clock = manualTimers(); // never fired
+    const s = openTraceStore(":memory:", { writeBehind: { timers: clock.timers } });
+    s.record(trace("fresh", 1000, { key: "k" }));
+    expect(s.get("fresh", { key: "k" })?.id).toBe("fresh");
+    s.record(trace("fresh2", 2000, { key: "k" }));
+    expect(s.addFeedback({ traceId: "fresh2", score: 1, createdAt: 3000 }, { key: "k" })).toBe(true);
+    s.record(trace("fresh3", 3000));
+    expect(s.count()).toBe(3);
+    s.record(trace("fresh4", 4000));
+    expect(s.list({ limit: 1 })[0].id).toBe("fresh4");
+    s.record(trace("fresh5", 5000));
+    expect(s.dashboard({ untilMs: 10_000 }).totals.requests).toBe(5);
+    s.close();
+  });
+
+  it("close() writes every queued trace: N recorded, then close → N in the file", () => {
+    const path = tmp();
+    const clock = manualTimers(); // the timer never fires: only close() can write them
+    const s = openTraceStore(path, { writeBehind: { batchSize: 64, maxQueue: 5000, timers: clock.timers } });
+    const n = 1234; // several batches
+    for (let i = 0; i < n; i++) s.record(trace(`c${i}`, i));
+    expect(s.dropped).toBe(0);
+    s.close();
+    expect(rowsOnDisk(path)).toBe(n);
+    s.close(); // idempotent
+  });
+
+  it("a full queue drops new traces and counts them; memory stays bounded", () => {
+    const path = tmp();
+    const clock = manualTimers();
+    const s = openTraceStore(path, { writeBehind: { batchSize: 1000, maxQueue: 50, timers: clock.timers } });
+    for (let i = 0; i < 80; i++) s.record(trace(`f${i}`, i));
+    expect(s.pending).toBe(50);
+    expect(s.dropped).toBe(30);
+    s.close();
+    expect(rowsOnDisk(path)).toBe(50);
+    const again = openTraceStore(path);
+    expect(again.get("f49")).toBeDefined();
+    expect(again.get("f50")).toBeUndefined(); // the newest ones were dropped, the queued ones kept
+    again.close();
+    s.record(trace("late", 1)); // after close: dropped, counted, no throw
+    expect(s.dropped).toBe(31);
+  });
+
+  it("overheadMs is stored and read back (absent stays absent)", () => {
+    const s = openTraceStore(":memory:");
+    s.record(trace("o", 1, { overheadMs: 0.42 }));
+    s.record(trace("n", 2));
+    expect(s.get("o")?.overheadMs).toBe(0.42);
+    expect(s.get("n")).not.toHaveProperty("overheadMs");
+    s.close();
+  });
+});
+
+describe("TraceQueue", () => {
+  it("a failing write keeps the batch and retries it; nothing is lost or duplicated", async () => {
+    const clock = manualTimers();
+    const written: string[] = [];
+    let fail = true;
+    const q = new TraceQueue(
+      async (batch) => {
+        if (fail) throw new Error("db down");
+        written.push(...batch.map((t) => t.id));
+      },
+      { batchSize: 2, flushMs: 10, maxQueue: 5, timers: clock.timers },
+    );
+    for (const id of ["a", "b", "c"]) q.push(trace(id, 1));
+    await expect(q.drain()).rejects.toThrow("db down");
+    expect(q.pending).toBe(3);
+    for (const id of ["d", "e", "f"]) q.push(trace(id, 1)); // "f" exceeds maxQueue 5
+    expect(q.dropped).toBe(1);
+    fail = false;
+    await q.drain();
+    expect(written).toEqual(["a", "b", "c", "d", "e"]);
+    expect(q.pending).toBe(0);
+  });
+
+  it("rejects nonsensical settings", () => {
+    expect(() => new TraceQueue(() => {}, { maxQueue: 0 })).toThrow(RangeError);
+    expect(() => new TraceQueue(() => {}, { batchSize: Number.NaN })).toThrow(RangeError);
   });
 });

@@ -1,8 +1,20 @@
 /**
  * Traces: every request's decision path (strategy, router score or confidence, models called,
  * tokens, cost, latency, outcome), stored in an embedded SQLite database (better-sqlite3) by
- * default. Writes are synchronous and happen before the response completes, so a trace is never
- * lost to a crash after the answer; failed requests are traced too.
+ * default, or in PostgreSQL shared by several replicas (`./postgres/`). Failed requests are
+ * traced too.
+ *
+ * Writes are write-behind: `record()` only appends to a bounded in-memory queue (O(1), no I/O),
+ * flushed in one transaction per batch — when `batchSize` traces are queued or `flushMs` after the
+ * first queued one, whichever comes first — and on `flush()`/`close()`. Reads (`get`, `list`,
+ * `count`, `dashboard`, feedback) flush first, so they see every trace recorded before them. A
+ * full queue (the database cannot keep up, or is failing) drops new traces and counts them in
+ * `dropped` (the gateway's `tandem_traces_dropped_total`). A clean shutdown (`close()`) loses
+ * nothing; a crash loses at most the queued traces (≤ `flushMs` of traffic).
+ *
+ * Interfaces: {@link TraceStore} is the synchronous SQLite store (reads answer values);
+ * {@link AsyncTraceStore} is what the gateway consumes — each read may answer a value or a
+ * promise (await it) — which both the SQLite store and the Postgres store implement.
  */
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
@@ -37,6 +49,11 @@ export interface Trace {
   messages?: ChatMessage[];
   /** Answer text (omitted when content storage is off). */
   responseText?: string;
+  /**
+   * Gateway overhead in ms: gateway time minus upstream time (`x-tandem-overhead-ms`). Absent on
+   * traces recorded before it was measured.
+   */
+  overheadMs?: number;
   /**
    * Name of the gateway API key that made the request (absent on an open gateway, and on traces
    * written before keys were recorded). Readers with a {@link TraceScope} see only their own.
@@ -78,8 +95,217 @@ export interface Feedback {
   createdAt: number;
 }
 
-/** Where traces go. */
-export interface TraceStore {
+/** A value or a promise of it: what {@link AsyncTraceStore} reads answer (await them). */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Where traces go, as the gateway consumes it: the SQLite store answers reads synchronously, the
+ * Postgres store with promises — `await` every read. `record()` is synchronous in both (it
+ * queues; see the module doc). Semantics of each method: as {@link TraceStore}'s.
+ */
+export interface AsyncTraceStore {
+  /** Queues a trace (never throws for a full queue: drops it and counts it in `dropped`). Do not mutate `trace` afterwards: it is serialized at flush. */
+  record(trace: Trace): void;
+  addFeedback(feedback: Feedback, scope?: TraceScope): Awaitable<boolean>;
+  feedbackScores(scope?: TraceScope): Awaitable<Map<string, number>>;
+  list(options?: TraceListOptions): Awaitable<Trace[]>;
+  get(id: string, scope?: TraceScope): Awaitable<Trace | undefined>;
+  count(scope?: TraceScope): Awaitable<number>;
+  dashboard(options?: DashboardOptions): Awaitable<DashboardStats>;
+  /** Writes every queued trace now. Errors: the database's (the traces stay queued). */
+  flush(): Awaitable<void>;
+  /** Traces dropped since open because the queue was full (or the store closed); cumulative. */
+  readonly dropped: number;
+  /** Traces queued, not yet written. */
+  readonly pending: number;
+  /** Flushes the queue, then closes the database. Idempotent. */
+  close(): Awaitable<void>;
+}
+
+/** Write-behind settings of a trace store (see the module doc). */
+export interface WriteBehindOptions {
+  /** Flush once this many traces are queued; also the largest batch per transaction. Default 256. */
+  batchSize?: number;
+  /** Flush at most this many ms after the first queued trace. Default 100. */
+  flushMs?: number;
+  /** Most traces held in memory (queued + being written); further ones are dropped and counted. Default 10,000. */
+  maxQueue?: number;
+  /** Timer functions (tests inject a manual clock). Default: `setTimeout`/`clearTimeout`, unref'd. */
+  timers?: FlushTimers;
+}
+
+/** The scheduler a write-behind queue uses: `set(fn, ms)` runs `fn` once after `ms`; `clear` cancels it. */
+export interface FlushTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: FlushTimers = {
+  set: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * The bounded write-behind queue shared by the SQLite and Postgres stores. `write(batch)` stores
+ * one batch in one transaction (sync or async); on error the batch goes back to the head of the
+ * queue and is retried at the next flush (after at least 1 s when the timer fires it).
+ */
+export class TraceQueue {
+  private items: Trace[] = [];
+  private writing = 0;
+  private timer: unknown;
+  private timerMs = Infinity;
+  private inflight: Promise<void> | undefined;
+  private failures = 0;
+  private closed = false;
+  /** Traces dropped (full queue, or recorded after close). */
+  dropped = 0;
+  readonly batchSize: number;
+  readonly flushMs: number;
+  readonly maxQueue: number;
+  private readonly timers: FlushTimers;
+
+  /** Errors: RangeError for a non-positive batchSize/maxQueue or a negative flushMs. */
+  constructor(
+    private readonly write: (batch: Trace[]) => void | Promise<void>,
+    options: WriteBehindOptions = {},
+    private readonly label = "traces",
+  ) {
+    this.batchSize = options.batchSize ?? 256;
+    this.flushMs = options.flushMs ?? 100;
+    this.maxQueue = options.maxQueue ?? 10_000;
+    if (!(this.batchSize >= 1) || !(this.maxQueue >= 1) || !(this.flushMs >= 0)) throw new RangeError("write-behind: batchSize and maxQueue must be ≥ 1, flushMs ≥ 0");
+    this.timers = options.timers ?? realTimers;
+  }
+
+  /** Traces queued or being written. */
+  get pending(): number {
+    return this.items.length + this.writing;
+  }
+
+  /** Queues `t`; false (and counted in `dropped`) when the queue is full or closed. O(1), no I/O. */
+  push(t: Trace): boolean {
+    if (this.closed || this.items.length + this.writing >= this.maxQueue) {
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) console.error(`tandem: ${this.label} queue ${this.closed ? "closed" : `full (${this.maxQueue})`}: ${this.dropped} trace(s) dropped so far`);
+      return false;
+    }
+    this.items.push(t);
+    this.schedule(this.items.length >= this.batchSize ? 0 : this.flushMs);
+    return true;
+  }
+
+  /** Stops accepting traces and cancels the timer (the caller then drains). */
+  close(): void {
+    this.closed = true;
+    this.cancel();
+  }
+
+  private cancel(): void {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.timerMs = Infinity;
+  }
+
+  /** Arms the timer for `ms` unless one at least as early is armed. */
+  private schedule(ms: number): void {
+    if (this.closed || ms >= this.timerMs) return;
+    this.cancel();
+    this.timerMs = ms;
+    this.timer = this.timers.set(() => {
+      this.timer = undefined;
+      this.timerMs = Infinity;
+      const done = (error?: unknown) => {
+        if (error === undefined) {
+          this.failures = 0;
+          return;
+        }
+        this.failures++;
+        if (this.failures === 1 || this.failures % 100 === 0) console.error(`tandem: could not write ${this.label} (${this.pending} queued, attempt ${this.failures}): ${(error as Error).message}`);
+        this.schedule(Math.max(1000, this.flushMs));
+      };
+      try {
+        const r = this.drainAny();
+        if (r) r.then(() => done(), done);
+        else done();
+      } catch (error) {
+        done(error);
+      }
+    }, ms);
+  }
+
+  /** Takes the next batch, or undefined when empty. */
+  private take(): Trace[] | undefined {
+    if (this.items.length === 0) return undefined;
+    const batch = this.items.length <= this.batchSize ? this.items.splice(0) : this.items.splice(0, this.batchSize);
+    this.writing = batch.length;
+    return batch;
+  }
+
+  private giveBack(batch: Trace[]): void {
+    this.items.unshift(...batch);
+  }
+
+  /** Drains with a sync or async writer: a promise only when the writer answered one. */
+  private drainAny(): Promise<void> | undefined {
+    if (this.inflight) return this.drain();
+    for (;;) {
+      const batch = this.take();
+      if (!batch) return undefined;
+      let r: void | Promise<void>;
+      try {
+        r = this.write(batch);
+      } catch (error) {
+        this.writing = 0;
+        this.giveBack(batch);
+        throw error;
+      }
+      if (r instanceof Promise) {
+        this.inflight = r.then(
+          () => {
+            this.writing = 0;
+          },
+          (error: unknown) => {
+            this.writing = 0;
+            this.giveBack(batch);
+            throw error;
+          },
+        ).finally(() => (this.inflight = undefined));
+        return this.drain();
+      }
+      this.writing = 0;
+    }
+  }
+
+  /**
+   * Writes everything queued with a synchronous writer. Errors: the writer's (the unwritten traces
+   * stay queued). Throws TypeError when the writer is async (use {@link TraceQueue.drain}).
+   */
+  drainSync(): void {
+    if (this.items.length === 0) return;
+    if (this.drainAny() !== undefined) throw new TypeError("drainSync on an async trace writer");
+    if (this.timer !== undefined && this.items.length === 0) this.cancel();
+  }
+
+  /** Writes everything queued (waiting for a write in flight first). Errors: the writer's (the unwritten traces stay queued). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.inflight) await this.inflight;
+      if (this.items.length === 0) break;
+      const r = this.drainAny();
+      if (r) await r;
+    }
+    if (this.items.length === 0 && this.timer !== undefined) this.cancel();
+  }
+}
+
+/** Where traces go: the embedded SQLite store, synchronous reads. */
+export interface TraceStore extends AsyncTraceStore {
+  /** Queues a trace (see {@link AsyncTraceStore.record}); written within `flushMs`, at the next read, `flush()` or `close()`. */
   record(trace: Trace): void;
   /**
    * Stores feedback on a trace (latest wins) when that trace exists *and* is in `scope`, in one
@@ -101,15 +327,19 @@ export interface TraceStore {
    * the traces in scope (`options.key`; default all).
    */
   dashboard(options?: DashboardOptions): DashboardStats;
+  /** Writes the queued traces in one transaction. Errors: better-sqlite3's (they stay queued). */
+  flush(): void;
+  /** Flushes (a failure is logged: those traces are lost), then closes the database. Idempotent. */
   close(): void;
 }
 
 /**
  * Opens (creating if needed) a SQLite trace store at `path` (":memory:" for an in-memory one).
- * `storeContent: false` keeps prompts and answers out of the database.
- * Errors: better-sqlite3's (unwritable path, corrupt file), thrown at open.
+ * `storeContent: false` keeps prompts and answers out of the database; `writeBehind` tunes the
+ * queue (see the module doc). Errors: better-sqlite3's (unwritable path, corrupt file), thrown at
+ * open; RangeError for bad `writeBehind` numbers.
  */
-export function openTraceStore(path: string, options: { storeContent?: boolean } = {}): TraceStore {
+export function openTraceStore(path: string, options: { storeContent?: boolean; writeBehind?: WriteBehindOptions } = {}): TraceStore {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -134,7 +364,8 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     calls TEXT NOT NULL,
     messages TEXT,
     response_text TEXT,
-    api_key TEXT
+    api_key TEXT,
+    overhead_ms REAL
   );
   CREATE INDEX IF NOT EXISTS traces_created ON traces(created_at);
   CREATE TABLE IF NOT EXISTS feedback (
@@ -148,9 +379,9 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
   db.exec("CREATE INDEX IF NOT EXISTS traces_key_created ON traces(api_key, created_at)");
   const storeContent = options.storeContent ?? true;
   const insert = db.prepare(`INSERT OR REPLACE INTO traces (id, created_at, model, stream, status, error, error_message, served_by, escalated, degraded,
-      cost_usd, strong_only_cost_usd, prompt_tokens, completion_tokens, latency_ms, decisions, calls, messages, response_text, api_key)
+      cost_usd, strong_only_cost_usd, prompt_tokens, completion_tokens, latency_ms, decisions, calls, messages, response_text, api_key, overhead_ms)
     VALUES (@id, @createdAt, @model, @stream, @status, @error, @errorMessage, @servedBy,
-    @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText, @key)`);
+    @escalated, @degraded, @costUsd, @strongOnlyCostUsd, @promptTokens, @completionTokens, @latencyMs, @decisions, @calls, @messages, @responseText, @key, @overheadMs)`);
   // Single-trace statements, scoped: `@scoped = 0` reads every trace, otherwise only those of
   // `@key`. One primary-key lookup either way, so a trace of another key and a missing trace take
   // the same path.
@@ -160,28 +391,44 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
     SELECT id, @createdAt, @score, @comment, @by FROM traces WHERE id = @id AND ${SCOPE_SQL}`);
   const selectOne = db.prepare(`SELECT * FROM traces WHERE id = @id AND ${SCOPE_SQL}`);
 
+  const row = (t: Trace) => {
+    const c = traceColumns(t, storeContent);
+    return { ...c, stream: c.stream ? 1 : 0, escalated: c.escalated ? 1 : 0, degraded: c.degraded ? 1 : 0 };
+  };
+  const insertBatch = db.transaction((batch: Trace[]) => {
+    for (const t of batch) insert.run(row(t));
+  });
+  const queue = new TraceQueue((batch) => void insertBatch(batch), options.writeBehind, "sqlite traces");
+  /** Reads see every recorded trace: flush first (a failing flush is logged; the read goes on). */
+  const fresh = () => {
+    if (queue.pending === 0 || !db.open) return;
+    try {
+      queue.drainSync();
+    } catch (error) {
+      console.error(`tandem: could not write ${queue.pending} queued trace(s): ${(error as Error).message}`);
+    }
+  };
+
   return {
     record(t) {
-      insert.run({
-        ...t,
-        stream: t.stream ? 1 : 0,
-        error: t.error ?? null,
-        errorMessage: t.errorMessage ?? null,
-        servedBy: t.servedBy ?? null,
-        escalated: t.escalated ? 1 : 0,
-        degraded: t.degraded ? 1 : 0,
-        decisions: jsonColumn(storeContent ? t.decisions : withoutDiscarded(t.decisions), "[]"),
-        calls: jsonColumn(t.calls, "[]"),
-        messages: storeContent && t.messages ? jsonColumn(t.messages, null) : null,
-        responseText: storeContent ? (t.responseText ?? null) : null,
-        key: t.key ?? null,
-      });
+      queue.push(t);
+    },
+    flush() {
+      queue.drainSync();
+    },
+    get dropped() {
+      return queue.dropped;
+    },
+    get pending() {
+      return queue.pending;
     },
     addFeedback(f, scope) {
+      fresh();
       const info = insertFeedback.run({ id: f.traceId, createdAt: f.createdAt, score: f.score, comment: f.comment ?? null, by: f.key ?? null, ...scopeParams(scope) });
       return info.changes > 0;
     },
     feedbackScores(scope) {
+      fresh();
       const rows = (
         scope?.key === undefined
           ? db.prepare("SELECT trace_id, score FROM feedback").all()
@@ -190,6 +437,7 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
       return new Map(rows.map((r) => [r.trace_id, r.score]));
     },
     list({ limit = 20, model, key } = {}) {
+      fresh();
       // conditions spelled out (not `@x IS NULL OR …`) so SQLite can use the (api_key, created_at) index
       const where = [model !== undefined ? "model = @model" : "", key !== undefined ? "api_key = @key" : ""].filter(Boolean);
       const rows = db
@@ -198,18 +446,28 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
       return (rows as Record<string, unknown>[]).map(fromRow);
     },
     get(id, scope) {
+      fresh();
       const r = selectOne.get({ id, ...scopeParams(scope) }) as Record<string, unknown> | undefined;
       return r ? fromRow(r) : undefined;
     },
     count(scope) {
+      fresh();
       const n = scope?.key === undefined ? db.prepare("SELECT COUNT(*) AS n FROM traces").get() : db.prepare("SELECT COUNT(*) AS n FROM traces WHERE api_key = ?").get(scope.key);
       return (n as { n: number }).n;
     },
     dashboard(options) {
+      fresh();
       return dashboardStats(db, options);
     },
     close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      queue.close();
+      try {
+        queue.drainSync();
+      } catch (error) {
+        console.error(`tandem: closing the trace store lost ${queue.pending} trace(s): ${(error as Error).message}`);
+      }
+      db.close();
     },
   };
 }
@@ -220,25 +478,60 @@ export function openTraceStore(path: string, options: { storeContent?: boolean }
  * transaction so two processes opening the same old file at once do not both add the column.
  */
 function migrate(db: Database.Database): void {
-  const hasKey = () => (db.pragma("table_info(traces)") as Array<{ name: string }>).some((c) => c.name === "api_key");
-  if (hasKey()) return;
+  const has = (name: string) => (db.pragma("table_info(traces)") as Array<{ name: string }>).some((c) => c.name === name);
+  const columns: Array<[string, string]> = [
+    ["api_key", "TEXT"],
+    ["overhead_ms", "REAL"],
+  ];
+  if (columns.every(([name]) => has(name))) return;
   db.transaction(() => {
-    if (!hasKey()) db.exec("ALTER TABLE traces ADD COLUMN api_key TEXT");
+    for (const [name, type] of columns) if (!has(name)) db.exec(`ALTER TABLE traces ADD COLUMN ${name} ${type}`);
   }).immediate();
 }
 
-/** A `traces` row as a {@link Trace}. */
-const fromRow = (r: Record<string, unknown>): Trace => ({
+/**
+ * The stored columns of a trace (booleans as booleans; each backend converts): JSON text for
+ * decisions/calls/messages, content left out when `storeContent` is false. Shared by the SQLite
+ * and Postgres stores so both store the same thing.
+ */
+export function traceColumns(t: Trace, storeContent: boolean) {
+  return {
+    id: t.id,
+    createdAt: t.createdAt,
+    model: t.model,
+    stream: t.stream,
+    status: t.status,
+    error: t.error ?? null,
+    errorMessage: t.errorMessage ?? null,
+    servedBy: t.servedBy ?? null,
+    escalated: t.escalated,
+    degraded: t.degraded,
+    costUsd: t.costUsd,
+    strongOnlyCostUsd: t.strongOnlyCostUsd,
+    promptTokens: t.promptTokens,
+    completionTokens: t.completionTokens,
+    latencyMs: t.latencyMs,
+    decisions: jsonColumn(storeContent ? t.decisions : withoutDiscarded(t.decisions), "[]") as string,
+    calls: jsonColumn(t.calls, "[]") as string,
+    messages: storeContent && t.messages ? jsonColumn(t.messages, null) : null,
+    responseText: storeContent ? (t.responseText ?? null) : null,
+    key: t.key ?? null,
+    overheadMs: typeof t.overheadMs === "number" && Number.isFinite(t.overheadMs) ? t.overheadMs : null,
+  };
+}
+
+/** A `traces` row (SQLite, or Postgres: booleans, int8 as string) as a {@link Trace}. */
+export const fromRow = (r: Record<string, unknown>): Trace => ({
   id: r.id as string,
-  createdAt: r.created_at as number,
+  createdAt: Number(r.created_at),
   model: r.model as string,
-  stream: r.stream === 1,
+  stream: r.stream === 1 || r.stream === true,
   status: r.status as number,
   error: (r.error as string | null) ?? undefined,
   errorMessage: (r.error_message as string | null) ?? undefined,
   servedBy: (r.served_by as string | null) ?? undefined,
-  escalated: r.escalated === 1,
-  degraded: r.degraded === 1,
+  escalated: r.escalated === 1 || r.escalated === true,
+  degraded: r.degraded === 1 || r.degraded === true,
   costUsd: r.cost_usd as number,
   strongOnlyCostUsd: r.strong_only_cost_usd as number,
   promptTokens: r.prompt_tokens as number,
@@ -249,6 +542,7 @@ const fromRow = (r: Record<string, unknown>): Trace => ({
   messages: r.messages ? (JSON.parse(r.messages as string) as ChatMessage[]) : undefined,
   responseText: (r.response_text as string | null) ?? undefined,
   key: (r.api_key as string | null) ?? undefined,
+  ...(r.overhead_ms === null || r.overhead_ms === undefined ? {} : { overheadMs: r.overhead_ms as number }),
 });
 
 /** Options of {@link TraceStore.dashboard}. Times are epoch milliseconds; `key` scopes it (see {@link TraceScope}). */
@@ -372,14 +666,85 @@ export interface DashboardStats {
 const OK_SQL = "(status BETWEEN 200 AND 299)";
 const SAVED_SQL = `(CASE WHEN ${OK_SQL} THEN MAX(0, strong_only_cost_usd - cost_usd) ELSE 0 END)`;
 
-/** The aggregation behind {@link TraceStore.dashboard}. */
-function dashboardStats(db: Database.Database, options: DashboardOptions = {}): DashboardStats {
+/** The normalized window and sizes of a dashboard query (shared by the SQLite and Postgres stores). */
+export function dashboardWindow(options: DashboardOptions = {}): { untilMs: number; since: number; buckets: number; recentN: number; key?: string } {
   const clamp = (x: number | undefined, lo: number, hi: number, fallback: number) =>
     x === undefined || !Number.isFinite(x) ? fallback : Math.min(hi, Math.max(lo, Math.floor(x)));
-  const untilMs = Math.floor(options.untilMs ?? Date.now());
-  const since = options.sinceMs === undefined ? Number.MIN_SAFE_INTEGER : Math.floor(options.sinceMs);
-  const buckets = clamp(options.buckets, 1, 500, 40);
-  const recentN = clamp(options.recent, 0, 200, 20);
+  return {
+    untilMs: Math.floor(options.untilMs ?? Date.now()),
+    since: options.sinceMs === undefined ? Number.MIN_SAFE_INTEGER : Math.floor(options.sinceMs),
+    buckets: clamp(options.buckets, 1, 500, 40),
+    recentN: clamp(options.recent, 0, 200, 20),
+    ...(options.key !== undefined ? { key: options.key } : {}),
+  };
+}
+
+/** One aggregated time-series row: bucket index `b` and its sums. */
+export interface DashboardBucketRow {
+  b: number;
+  requests: number;
+  errors: number;
+  escalations: number;
+  costUsd: number;
+  savedUsd: number;
+}
+
+/** The bucket width (ms, ≥ 1) of a window starting at the first trace `start`. */
+export const bucketWidth = (start: number, untilMs: number, buckets: number): number => Math.max(1, Math.ceil((untilMs - start) / buckets));
+
+/** `buckets` points from per-bucket rows, with cumulative sums (missing buckets are zeros). */
+export function seriesPoints(rows: DashboardBucketRow[], start: number, bucketMs: number, buckets: number): DashboardPoint[] {
+  const points: DashboardPoint[] = [];
+  const byBucket = new Map(rows.map((r) => [Number(r.b), r]));
+  let cumulativeCostUsd = 0;
+  let cumulativeSavedUsd = 0;
+  for (let i = 0; i < buckets; i++) {
+    const r = byBucket.get(i) ?? { requests: 0, errors: 0, escalations: 0, costUsd: 0, savedUsd: 0 };
+    cumulativeCostUsd += r.costUsd;
+    cumulativeSavedUsd += r.savedUsd;
+    points.push({
+      startMs: start + i * bucketMs,
+      endMs: start + (i + 1) * bucketMs,
+      requests: r.requests,
+      errors: r.errors,
+      escalations: r.escalations,
+      costUsd: r.costUsd,
+      savedUsd: r.savedUsd,
+      cumulativeCostUsd,
+      cumulativeSavedUsd,
+    });
+  }
+  return points;
+}
+
+/** A stored trace trimmed for the dashboard's recent list. */
+export function dashboardTrace(t: Trace): DashboardTrace {
+  return {
+    id: t.id,
+    createdAt: t.createdAt,
+    model: t.model,
+    servedBy: t.servedBy,
+    status: t.status,
+    error: t.error,
+    stream: t.stream,
+    escalated: t.escalated,
+    degraded: t.degraded,
+    costUsd: t.costUsd,
+    savedUsd: t.status >= 200 && t.status <= 299 ? Math.max(0, t.strongOnlyCostUsd - t.costUsd) : 0, // as SAVED_SQL
+    latencyMs: t.latencyMs,
+    promptTokens: t.promptTokens,
+    completionTokens: t.completionTokens,
+    decisions: withoutDiscarded(t.decisions), // the discarded weak answer stays in the store
+    preview: t.messages ? lastUserText(t.messages).slice(0, 160) : undefined,
+  };
+}
+
+/** Nearest rank ⌈p·n⌉ (1-based, ≥ 1) of percentile `p` in [0, 100] over `n` sorted values. */
+export const nearestRank = (p: number, n: number): number => Math.max(1, Math.ceil((p / 100) * n));
+
+/** The aggregation behind {@link TraceStore.dashboard}. */
+function dashboardStats(db: Database.Database, options: DashboardOptions = {}): DashboardStats {
+  const { untilMs, since, buckets, recentN } = dashboardWindow(options);
   const scoped = options.key !== undefined;
   const WHERE = `created_at BETWEEN @since AND @until${scoped ? " AND api_key = @key" : ""}`;
   const w: Record<string, number | string> = scoped ? { since, until: untilMs, key: options.key as string } : { since, until: untilMs };
@@ -396,37 +761,19 @@ function dashboardStats(db: Database.Database, options: DashboardOptions = {}): 
   const { first, ...totals } = t;
 
   // Time series: bucket index computed in SQL, cumulative sums in JS.
-  const points: DashboardPoint[] = [];
+  let points: DashboardPoint[] = [];
   let bucketMs = 0;
   if (first !== null) {
     const start = first;
-    bucketMs = Math.max(1, Math.ceil((untilMs - start) / buckets));
+    bucketMs = bucketWidth(start, untilMs, buckets);
     const rows = db
       .prepare(
         `SELECT MIN(@last, CAST((created_at - @start) / @width AS INTEGER)) AS b, COUNT(*) AS requests, TOTAL(NOT ${OK_SQL}) AS errors,
           TOTAL(escalated) AS escalations, TOTAL(cost_usd) AS costUsd, TOTAL(${SAVED_SQL}) AS savedUsd
         FROM traces WHERE ${WHERE} GROUP BY b`,
       )
-      .all({ ...w, start, width: bucketMs, last: buckets - 1 }) as Array<{ b: number; requests: number; errors: number; escalations: number; costUsd: number; savedUsd: number }>;
-    const byBucket = new Map(rows.map((r) => [r.b, r]));
-    let cumulativeCostUsd = 0;
-    let cumulativeSavedUsd = 0;
-    for (let i = 0; i < buckets; i++) {
-      const r = byBucket.get(i) ?? { requests: 0, errors: 0, escalations: 0, costUsd: 0, savedUsd: 0 };
-      cumulativeCostUsd += r.costUsd;
-      cumulativeSavedUsd += r.savedUsd;
-      points.push({
-        startMs: start + i * bucketMs,
-        endMs: start + (i + 1) * bucketMs,
-        requests: r.requests,
-        errors: r.errors,
-        escalations: r.escalations,
-        costUsd: r.costUsd,
-        savedUsd: r.savedUsd,
-        cumulativeCostUsd,
-        cumulativeSavedUsd,
-      });
-    }
+      .all({ ...w, start, width: bucketMs, last: buckets - 1 }) as DashboardBucketRow[];
+    points = seriesPoints(rows, start, bucketMs, buckets);
   }
 
   const served = db
@@ -447,7 +794,7 @@ function dashboardStats(db: Database.Database, options: DashboardOptions = {}): 
 
   // Latency percentiles, nearest rank ⌈p·n⌉ of the sorted column: one sort, four rows picked.
   const n = (db.prepare(`SELECT COUNT(*) AS n FROM traces WHERE ${WHERE} AND ${OK_SQL}`).get(w) as { n: number }).n;
-  const rank = (p: number) => Math.max(1, Math.ceil((p / 100) * n));
+  const rank = (p: number) => nearestRank(p, n);
   const ranked =
     n === 0
       ? new Map<number, number>()
@@ -466,24 +813,7 @@ function dashboardStats(db: Database.Database, options: DashboardOptions = {}): 
 
   const recent = (db.prepare(`SELECT * FROM traces WHERE ${WHERE} ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ ...w, limit: recentN }) as Array<Record<string, unknown>>)
     .map(fromRow)
-    .map((t): DashboardTrace => ({
-      id: t.id,
-      createdAt: t.createdAt,
-      model: t.model,
-      servedBy: t.servedBy,
-      status: t.status,
-      error: t.error,
-      stream: t.stream,
-      escalated: t.escalated,
-      degraded: t.degraded,
-      costUsd: t.costUsd,
-      savedUsd: t.status >= 200 && t.status <= 299 ? Math.max(0, t.strongOnlyCostUsd - t.costUsd) : 0, // as SAVED_SQL
-      latencyMs: t.latencyMs,
-      promptTokens: t.promptTokens,
-      completionTokens: t.completionTokens,
-      decisions: withoutDiscarded(t.decisions), // the discarded weak answer stays in the store
-      preview: t.messages ? lastUserText(t.messages).slice(0, 160) : undefined,
-    }));
+    .map(dashboardTrace);
 
   return {
     sinceMs: options.sinceMs === undefined ? (first ?? untilMs) : since,

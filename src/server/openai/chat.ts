@@ -12,7 +12,8 @@ import { z } from "zod";
 import type { TandemError } from "../../core/errors.js";
 import type { GenerateRequest, GenerateResult } from "../../core/model.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatToolCallDelta, TokenLogprob } from "../../core/wire.js";
-import { checkJsonDepth, invalidRequest, type Answer, type Intake, type SseFrame, type StreamEncoder, type WireProtocol } from "../pipeline.js";
+import type { UpstreamObject } from "../../providers/openai-compatible.js";
+import { checkJsonDepth, invalidRequest, type Answer, type Intake, type PassthroughMapping, type SseFrame, type StreamEncoder, type WireProtocol } from "../pipeline.js";
 import type { AnswerProjection, TandemField, UsageObject } from "../projection.js";
 
 const content = z.union([z.string(), z.array(z.object({ type: z.string() }).passthrough())]);
@@ -133,7 +134,66 @@ export const openAIChat: WireProtocol<ChatIntake> = {
       close: () => [{ data: "[DONE]" }],
     };
   },
+  passthrough: passthroughMapping(),
 };
+
+/**
+ * The pass-through relay of chat completions (a plain openai-compatible model): the upstream's
+ * body or chunks go out as the upstream wrote them — its fields, its role chunk, its deltas —
+ * with only `id` (the trace id), `model` (the requested name) and `created` (arrival) rewritten,
+ * the `tandem` field added to the body or to the final chunk, and `usage` filled in from the
+ * gateway's count when the upstream sent none. In a stream the final chunk (the one carrying a
+ * `finish_reason`) is held until the end, so its `tandem` field can carry the upstream's usage
+ * and cost; the upstream's usage chunk (always requested upstream) is relayed after it only when
+ * the client asked for `stream_options.include_usage` (else dropped), synthesized when the
+ * upstream sent none.
+ */
+function passthroughMapping(): PassthroughMapping<ChatIntake> {
+  return {
+    completion({ traceId, created, intake, projection }: Answer<ChatIntake>, upstream: UpstreamObject): string {
+      upstream.id = traceId;
+      upstream.model = intake.model;
+      upstream.created = created;
+      if (!upstream.usage) upstream.usage = projection.usage;
+      upstream.tandem = projection.field;
+      return JSON.stringify(upstream);
+    },
+    relay({ intake, traceId, created }) {
+      const name = intake.model;
+      const includeUsage = intake.body.stream_options?.include_usage === true;
+      let final: UpstreamObject | undefined;
+      let usage: UpstreamObject | undefined;
+      const own = (c: UpstreamObject): UpstreamObject => {
+        c.id = traceId;
+        c.model = name;
+        c.created = created;
+        return c;
+      };
+      return {
+        chunk(c) {
+          const choices = c.choices as Array<{ finish_reason?: string | null }> | undefined;
+          if (!choices?.length) {
+            // the usage chunk (or an empty one): after the final chunk, when asked
+            if (c.usage) usage = c;
+            return [];
+          }
+          if (choices[0].finish_reason) {
+            final = c;
+            return [];
+          }
+          return [{ data: JSON.stringify(own(c)) }];
+        },
+        finish(result: GenerateResult, projection: AnswerProjection) {
+          const last = own(final ?? (chunk(traceId, created, name, {}, result.finishReason) as unknown as UpstreamObject));
+          last.tandem = projection.field;
+          const frames: SseFrame[] = [{ data: JSON.stringify(last) }];
+          if (includeUsage) frames.push({ data: JSON.stringify(usage ? own(usage) : usageChunk(traceId, created, name, projection.usage)) });
+          return frames;
+        },
+      };
+    },
+  };
+}
 
 /** The non-streamed response body. `created`: epoch seconds. */
 export function completionBody(id: string, created: number, model: string, result: GenerateResult, tandem: TandemField, usage?: UsageObject): ChatCompletion & { tandem: TandemField } {

@@ -375,7 +375,10 @@ function referencedText(id: string, param: string, context: ParseContext): strin
   const hex = /^msg_([0-9a-f]{32})$/.exec(id)?.[1];
   if (!hex) throw new TandemError("not_found", `Item '${id}' is not a message of an answer of this gateway; ${sendInFull}`, { param });
   if (!context.traces) throw unsupported(param, `item_reference: this gateway runs with traces off, so it cannot look earlier answers up; ${sendInFull}`);
-  const trace = context.traces.get(`${RESPONSE_ID_PREFIX}${hex}`, traceScopeOf(context.apiKey));
+  const found = context.traces.get(`${RESPONSE_ID_PREFIX}${hex}`, traceScopeOf(context.apiKey));
+  // parsing is synchronous: a store answering with promises (Postgres) cannot resolve references here
+  if (found instanceof Promise) throw unsupported(param, `item_reference: this gateway's trace store (Postgres) does not resolve item references; ${sendInFull}`);
+  const trace = found;
   if (!trace || trace.status !== 200) throw new TandemError("not_found", `No answer with item '${id}'`, { param });
   if (trace.decisions.some((d) => d.strategy === "privacy") || trace.responseText == null)
     throw unsupported(param, `item_reference to '${id}': its trace does not hold the answer's text (a private model's trace keeps what the cloud saw, or content storage is off); ${sendInFull}`);
