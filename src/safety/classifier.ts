@@ -1,23 +1,29 @@
 /**
- * Tandem's small harmful-request classifier: L2-regularized logistic regression over word
- * unigrams and bigrams and character 4-grams (binary features, vocabulary from the training
- * split), trained with seeded mini-batch Adam and class-balanced weights. CPU-only, seconds to
- * train, deterministic; serialized as JSON (`models/guard.json`).
+ * Tandem's small harmful-request classifier. Two model-file formats load:
+ * - version 2 (`kind: "linear-text"`, task "harm", the shipped models/guard.json): logistic
+ *   regression over character 3–5-grams of the de-obfuscated, entity-masked text, word 1–2-grams
+ *   and structural features (src/safety/linear.ts), class- and source-balanced, Platt-calibrated
+ *   on a validation split, with the threshold chosen on that validation split; the file carries
+ *   its training-data hash and its validation and test metrics.
+ * - version 1 (`kind: "logreg-ngrams"`): word 1–2-grams + char 4-grams of the raw text, no
+ *   calibration (older files).
  *
- * Data (../shared/data/safety): unsafe = HarmBench behaviors (standard + contextual; the
- * copyright category is left out, it is not a safety harm) and XSTest's unsafe prompts; safe =
- * harmless instructions and XSTest's safe prompts. Held-out split fixed by seed. XSTest's safe
- * prompts are built to trip keyword filters ("How do I kill a Python process?"): the held-out
- * half of them measures over-refusal.
+ * Data (../shared/data/safety, see `safetySplit`): unsafe = HarmBench behaviors (no copyright)
+ * and XSTest's unsafe prompts; safe = harmless instructions, XSTest's safe prompts, WildGuardTest's
+ * harmless prompts, NotInject and ordinary prompts carrying private data (presidio texts).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { seededRandom, seededShuffle } from "../core/random.js";
 import { cachedJsonLoader, repoRoot } from "../core/files.js";
 import { foldForClassifier } from "../core/normalize.js";
+import { LinearTextModel, type LinearTextModelFile } from "./linear.js";
 
-/** Serialized classifier (`kind: "logreg-ngrams"`). */
-export interface GuardClassifierFile {
+/** A guard model file: version 2 (`linear-text`) or the older version 1 (`logreg-ngrams`). */
+export type GuardClassifierFile = LinearTextModelFile | GuardClassifierFileV1;
+
+/** Serialized version-1 classifier (`kind: "logreg-ngrams"`). */
+export interface GuardClassifierFileV1 {
   kind: "logreg-ngrams";
   version: 1;
   bias: number;
@@ -57,42 +63,83 @@ export function guardFeatures(text: string): string[] {
 /** A loaded or trained guard classifier. */
 export class GuardClassifier {
   private constructor(
-    private readonly weights: Map<string, number>,
-    private readonly bias: number,
+    private readonly v1: { weights: Map<string, number>; bias: number } | undefined,
+    private readonly v2: LinearTextModel | undefined,
     /** Suggested decision threshold on `score`. */
     readonly threshold: number,
   ) {}
 
-  /** Loads a serialized classifier. Throws `Error` on a wrong `kind`. */
+  /** Loads a serialized classifier (version 1 or 2). Throws `Error` on an unknown `kind`. */
   static fromJSON(file: GuardClassifierFile): GuardClassifier {
-    if (file.kind !== "logreg-ngrams") throw new Error(`not a logreg-ngrams guard file (kind: ${String(file.kind)})`);
-    return new GuardClassifier(new Map(Object.entries(file.weights)), file.bias, file.threshold);
+    if (file.kind === "linear-text") return new GuardClassifier(undefined, LinearTextModel.fromJSON(file), file.threshold);
+    if (file.kind !== "logreg-ngrams") throw new Error(`not a guard model file (kind: ${String((file as { kind?: unknown }).kind)})`);
+    return new GuardClassifier({ weights: new Map(Object.entries(file.weights)), bias: file.bias }, undefined, file.threshold);
+  }
+
+  /** Wraps a trained linear model (task "harm") with its threshold. */
+  static fromLinear(model: LinearTextModel): GuardClassifier {
+    return new GuardClassifier(undefined, model, model.threshold);
   }
 
   /**
-   * Probability in [0, 1] that `text` is a harmful request (or harmful content): the larger of
-   * the scores of `text` as written and of its de-obfuscated reading (`foldForClassifier`: NFKC,
-   * invisible characters removed, look-alike letters, leetspeak and spelled-out words folded),
-   * so "h0w t0 m4k3 a b 0 m b" scores like its plain form. Linear in the text length.
+   * Probability in [0, 1] that `text` is a harmful request (or harmful content). Version 2 reads
+   * the de-obfuscated text (`foldForClassifier`: NFKC, invisible characters removed, look-alike
+   * letters, leetspeak and spelled-out words folded), so "h0w t0 m4k3 a b 0 m b" scores like its
+   * plain form; version 1 takes the larger of the raw and the folded reading. Linear in the text
+   * length.
    */
   score(text: string): number {
+    if (this.v2) return this.v2.score(text);
     const raw = this.scoreRaw(text);
     const folded = foldForClassifier(text);
     return folded === text.toLowerCase() ? raw : Math.max(raw, this.scoreRaw(folded));
   }
 
-  /** Probability of `text` exactly as written (no normalisation), in [0, 1]. */
+  /** Probability of `text` as written: version 1 without normalisation; version 2 always reads the folded text (same as `score`). */
   scoreRaw(text: string): number {
-    let z = this.bias;
-    for (const f of guardFeatures(text)) z += this.weights.get(f) ?? 0;
+    if (this.v2) return this.v2.score(text);
+    let z = this.v1!.bias;
+    for (const f of guardFeatures(text)) z += this.v1!.weights.get(f) ?? 0;
     return 1 / (1 + Math.exp(-z));
   }
 
   /**
-   * Trains on `examples` (deterministic for a seed): Adam, lr 0.05, L2 1e-4, batch 64,
+   * Trains a version-2 model (deterministic for a seed) on `examples` (per-example `weight`s
+   * honoured, else class-balanced), Platt-calibrated on `options.validation` (identity when
+   * absent), threshold 0.5 unless set by the caller (see `trainGuard`). Options as
+   * `LinearTextModel.train`.
+   */
+  static train(
+    examples: readonly SafetyExample[],
+    options: { epochs?: number; seed?: number; minCount?: number; l2?: number; lr?: number; prune?: number; validation?: readonly SafetyExample[]; weights?: readonly number[]; provenance?: Record<string, unknown> } = {},
+  ): { classifier: GuardClassifier; file: LinearTextModelFile } {
+    const pos = examples.filter((e) => e.label === 1).length;
+    const neg = examples.length - pos;
+    const cw = [examples.length / (2 * Math.max(1, neg)), examples.length / (2 * Math.max(1, pos))];
+    const rows = examples.map((e, i) => ({ text: e.text, label: e.label, weight: options.weights?.[i] ?? cw[e.label] }));
+    const t = LinearTextModel.train(rows, options.validation ?? [], options);
+    const file: LinearTextModelFile = {
+      kind: "linear-text",
+      version: 2,
+      task: "harm",
+      features: { fold: true, mask: true, charNgrams: [3, 5], wordNgrams: 2, structural: true },
+      bias: t.bias,
+      weights: t.weights,
+      calibration: { method: "platt", ...t.calibration, fittedOn: options.validation?.length ? `validation split (${options.validation.length} prompts)` : "none (identity)" },
+      threshold: 0.5,
+      thresholdRule: "default 0.5",
+      dataHash: "",
+      metrics: {},
+      provenance: { algorithm: "logistic regression, char 3-5grams (folded, entity-masked) + word 1-2grams + structural, Adam, class/source-balanced, Platt", epochs: options.epochs ?? 12, seed: options.seed ?? 7, minCount: options.minCount ?? 2, l2: options.l2 ?? 1e-5, trainExamples: examples.length, ...options.provenance },
+    };
+    return { classifier: GuardClassifier.fromLinear(t.model), file };
+  }
+
+  /**
+   * Trains a version-1 model (word 1–2-grams + char 4-grams; Adam, lr 0.05, L2 1e-4, batch 64,
    * `epochs` passes, class-balanced loss. Features seen in fewer than `minCount` examples are dropped.
    */
-  static train(examples: readonly SafetyExample[], options: { epochs?: number; seed?: number; minCount?: number; l2?: number; provenance?: Record<string, unknown> } = {}): { classifier: GuardClassifier; file: GuardClassifierFile } {
+  static trainV1(examples: readonly SafetyExample[], options: { epochs?: number; seed?: number; minCount?: number; l2?: number; provenance?: Record<string, unknown> } = {}): { classifier: GuardClassifier; file: GuardClassifierFileV1 } {
     const epochs = options.epochs ?? 12;
     const seed = options.seed ?? 7;
     const minCount = options.minCount ?? 2;
@@ -147,11 +194,11 @@ export class GuardClassifier {
       if (r !== 0) weights[f] = r;
     });
     const bias = Math.round(w[d] * 1e4) / 1e4;
-    const classifier = new GuardClassifier(new Map(Object.entries(weights)), bias, 0.5);
+    const classifier = new GuardClassifier({ weights: new Map(Object.entries(weights)), bias }, undefined, 0.5);
     // Threshold: the lowest score keeping the training FPR ≤ 5 %.
     const negScores = examples.filter((e) => e.label === 0).map((e) => classifier.score(e.text)).sort((a, b) => b - a);
     const threshold = Math.max(0.5, negScores[Math.floor(negScores.length * 0.05)] ?? 0.5);
-    const file: GuardClassifierFile = {
+    const file: GuardClassifierFileV1 = {
       kind: "logreg-ngrams",
       version: 1,
       bias,
@@ -159,7 +206,7 @@ export class GuardClassifier {
       threshold: Math.round(threshold * 1e4) / 1e4,
       provenance: { algorithm: "logistic regression, word 1-2grams + char 4-grams, Adam, class-balanced", epochs, seed, minCount, l2, trainExamples: examples.length, ...options.provenance },
     };
-    return { classifier: new GuardClassifier(classifier.weights, bias, file.threshold), file };
+    return { classifier: new GuardClassifier({ weights: new Map(Object.entries(weights)), bias }, undefined, file.threshold), file };
   }
 }
 

@@ -7,17 +7,49 @@
  */
 import { jsonCompletion } from "../providers/llama-cpp/json-completion.js";
 import { foldForClassifier, normalize } from "../core/normalize.js";
+import type { ModelCall, ModelLocation } from "../core/model.js";
 
 /** A judge verdict: score in [0, 1] (1 = unsafe) and a reason. */
 export interface JudgeVerdict {
   score: number;
   reason: string;
+  /** The verdict as the judge wrote it, parsed: `"safe"` / `"unsafe"` and its hazard categories (e.g. `["S1"]`). */
+  verdict?: { unsafe: boolean; categories: string[] };
+  /**
+   * The model calls the judge made for this verdict (tokens, USD, ms), so the guard can put them
+   * in the answer's `calls` and cost. Absent for judges that do not report them.
+   */
+  calls?: ModelCall[];
 }
 
 /** Anything that judges a text; throws on failure (the guard then fails closed). */
 export interface GuardJudge {
+  /** Name in decisions (`signal: "judge:<name>"`) and reasons. */
   readonly name: string;
+  /** Where the judge runs: a `cloud` judge receives the screened text off-device. @default "edge" */
+  readonly location?: ModelLocation;
+  /**
+   * Judges one message. Throws on any failure — no answer, an answer the strict parser rejects,
+   * an abort through `signal` — preferably a {@link JudgeFailure} carrying the calls made.
+   */
   judge(text: string, role: "user" | "assistant", signal?: AbortSignal): Promise<JudgeVerdict>;
+}
+
+/**
+ * A judge that could not give a verdict (unreachable, timed out, answered something the strict
+ * parser rejects). `calls` are the model calls it made (and paid for) on the way, with `error` set
+ * on the failed one; the guard records them and fails closed.
+ */
+export class JudgeFailure extends Error {
+  constructor(
+    message: string,
+    /** Calls made before the failure (tokens, USD, ms). */
+    readonly calls: ModelCall[] = [],
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "JudgeFailure";
+  }
 }
 
 /** Llama Guard's hazard categories (abridged MLCommons taxonomy). */
@@ -70,8 +102,10 @@ export function slmJudge(options: SlmJudgeOptions): GuardJudge & { close(): Prom
     name: "slm-judge",
     async judge(text, role, signal) {
       const verdict = await completer.complete(judgePrompt(text, role), { maxTokens: 48, signal });
+      if (verdict.verdict !== "safe" && verdict.verdict !== "unsafe") throw new JudgeFailure(`SLM judge gave no verdict (${JSON.stringify(verdict).slice(0, 80)})`);
       const unsafe = verdict.verdict === "unsafe";
-      return { score: unsafe ? 1 : 0, reason: `SLM judge: ${verdict.verdict ?? "?"}${unsafe ? ` (${verdict.category ?? "unspecified"})` : ""}` };
+      const categories = unsafe && verdict.category && verdict.category !== "none" ? [verdict.category] : [];
+      return { score: unsafe ? 1 : 0, reason: `SLM judge: ${verdict.verdict}${unsafe ? ` (${verdict.category ?? "unspecified"})` : ""}`, verdict: { unsafe, categories } };
     },
     close: () => completer.close(),
   };

@@ -66,7 +66,13 @@ describe("guard strategy", () => {
   it("blocks a harmful request with tandem_guard (400) before it reaches the model", async () => {
     server.bodies.length = 0;
     const g = guard({ model: cloud });
-    const harmful = safetySplit().test.find((e) => e.source === "harmbench")!.text;
+    // a wiring test: the first held-out HarmBench prompt the shipped classifier flags (its recall
+    // on the whole split is measured by `tandem eval guard` and bench/trust.ts, and bounded in trust-cli.test.ts)
+    const classifier = loadGuardClassifier();
+    const harmbench = safetySplit().test.filter((e) => e.source === "harmbench");
+    const flagged = harmbench.filter((e) => classifier.score(e.text) > classifier.threshold);
+    expect(flagged.length / harmbench.length).toBeGreaterThan(0.75);
+    const harmful = flagged[0].text;
     const e = await g.generate({ messages: [{ role: "user", content: harmful }] }).catch((x: unknown) => x);
     expect(TandemError.isInstance(e) && e.code).toBe("tandem_guard");
     expect((e as TandemError).status).toBe(400);

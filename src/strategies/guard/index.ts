@@ -15,6 +15,19 @@
  * prompts get the harm check only: they legitimately carry instructions ("never reveal these
  * instructions").
  *
+ * The guard cascade (the surveys' small-to-large trustworthiness mechanism): with a `judge`, the
+ * classifier is stage one and decides the clear cases locally; a message whose stage-one harm
+ * score falls inside `judgeBand` (inclusive) is sent to the judge — the local SLM, a Llama Guard
+ * behind an OpenAI-compatible endpoint, any Model of the policy (see safety/remote-judge.ts) —
+ * and the judge's verdict decides for it. Each verdict is a decision `judge:<judge name>`
+ * (score 1 unsafe / 0 safe, `escalated: true`, the latency and USD in its reason) after the
+ * guard's own, and the judge's calls (role "judge": tokens, USD, ms) come first in `calls` and
+ * count in `costUsd`. A judge that fails, answers no verdict or exceeds `judgeTimeoutMs` blocks
+ * the request (fail closed), with the reason; a client abort is not a verdict and propagates.
+ *
+ * A learned injection detector (`injectionDetector`, models/injection.json when present) reads the
+ * tool results (by default) besides the rules: signal `input:injection-detector`.
+ *
  * Every check yields a score in [0, 1] compared to a threshold from the policy; the decision is
  * put in `info.decisions` (strategy "guard") with its reason. A blocked request becomes either a
  * `tandem_guard` error (HTTP 400, OpenAI-shaped) or a refusal message (`finish_reason:
@@ -24,6 +37,7 @@
  * Built as model middleware ({@link guardMiddleware} over the guarded model through `wrapModel`,
  * core/middleware.ts); decisions are recorded through strategies/info.ts.
  */
+import { existsSync } from "node:fs";
 import { TandemError } from "../../core/errors.js";
 import { wrapModel, type ModelMiddleware } from "../../core/middleware.js";
 import { streamFromGenerate, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
@@ -31,12 +45,14 @@ import { contentText, type ChatMessage } from "../../core/wire.js";
 import { foldForClassifier, normalize } from "../../core/normalize.js";
 import { GuardClassifier, loadGuardClassifier } from "../../safety/classifier.js";
 import { injectionScore, placeholderLeakScore, secretScore, type RuleHit } from "../../safety/detectors.js";
-import type { GuardJudge } from "../../safety/judge.js";
-import { decision, mapResultInfo, mapStreamInfo, ownInfo, withDecision } from "../info.js";
+import { defaultInjectionModelPath, loadInjectionDetector } from "../../safety/injection.js";
+import { JudgeFailure, type GuardJudge, type JudgeVerdict } from "../../safety/judge.js";
+import { callRecord, decision, mapResultInfo, mapStreamInfo, ownInfo, withCallsBefore, withDecision } from "../info.js";
 
 export { GuardClassifier, loadGuardClassifier, defaultGuardModelPath, guardFeatures, type GuardClassifierFile, type SafetyExample } from "../../safety/classifier.js";
 export { injectionScore, secretScore, placeholderLeakScore, type RuleHit } from "../../safety/detectors.js";
-export { slmJudge, judgePrompt, JUDGE_CATEGORIES, type GuardJudge, type JudgeVerdict, type SlmJudgeOptions } from "../../safety/judge.js";
+export { slmJudge, judgePrompt, JUDGE_CATEGORIES, JudgeFailure, type GuardJudge, type JudgeVerdict, type SlmJudgeOptions } from "../../safety/judge.js";
+export { modelJudge, openaiCompatibleJudge, parseLlamaGuardVerdict, parseJsonVerdict, judgeMessages, LLAMA_GUARD_CATEGORIES, type JudgePromptStyle, type ModelJudgeOptions, type OpenAICompatibleJudgeOptions, type ParsedVerdict } from "../../safety/remote-judge.js";
 
 /** Input checks. A threshold of `false` disables a check. */
 export interface GuardInputOptions {
@@ -51,6 +67,17 @@ export interface GuardInputOptions {
    * tool result or an earlier turn passes). @default "all"
    */
   scope?: "last-user" | "all";
+  /**
+   * The roles whose messages the learned injection detector (`GuardOptions.injectionDetector`)
+   * reads — where indirect prompt injection arrives. @default ["tool"]
+   */
+  injectionDetectorRoles?: ReadonlyArray<"user" | "tool" | "assistant">;
+}
+
+/** A learned prompt-injection detector, e.g. src/safety/injection.ts `InjectionDetector`: a probability in [0, 1] and its threshold. */
+export interface InjectionScorer {
+  score(text: string): number;
+  readonly threshold: number;
 }
 
 /** Output checks. */
@@ -75,10 +102,23 @@ export interface GuardOptions {
   output?: GuardOutputOptions | false;
   /** The classifier: an instance or a model file path. @default models/guard.json */
   classifier?: GuardClassifier | string;
-  /** An SLM judge consulted when the classifier's input harm score falls in `judgeBand`. */
+  /**
+   * The learned prompt-injection detector applied (besides the injection rules) to the messages of
+   * `input.injectionDetectorRoles` (tool results by default): an instance, a model file path, or
+   * `false`. @default models/injection.json when that file exists, else none (rules only)
+   */
+  injectionDetector?: InjectionScorer | string | false;
+  /**
+   * The cascade's second stage: a judge consulted when a message's input harm score (stage one,
+   * the classifier) falls in `judgeBand`; its verdict then decides for that message. Any
+   * {@link GuardJudge}: `modelJudge({ model })` over a Model (a local SLM, a Llama Guard behind an
+   * OpenAI-compatible endpoint), `openaiCompatibleJudge(...)`, `slmJudge(...)`.
+   */
   judge?: GuardJudge;
-  /** Classifier scores in [low, high] are sent to the judge, whose verdict then decides. @default [0.2, 0.8] */
+  /** Stage-one scores in [low, high] (inclusive) are sent to the judge; outside, the classifier decides against `input.harm`. @default [0.2, 0.8] */
   judgeBand?: [number, number];
+  /** The most one judge verdict may take, ms; past it the request is blocked (fail closed). @default 15,000 */
+  judgeTimeoutMs?: number;
   /** `error`: throw `tandem_guard` (HTTP 400); `refusal`: answer with `refusalMessage`. @default "error" */
   onBlock?: "error" | "refusal";
   /** @default "I can't help with that request." */
@@ -91,6 +131,57 @@ interface Check {
   score: number;
   threshold: number;
   reason: string;
+  /** Blocks whatever the score (a judge that failed: fail closed). */
+  force?: boolean;
+}
+
+/** What the input checks found: the checks, and the judge's decisions and calls (the cascade's second stage). */
+interface InputChecks {
+  checks: Check[];
+  judged: Decision[];
+  calls: ModelCall[];
+}
+
+/** The outcome of one judge consultation. */
+type JudgeOutcome = { ok: true; verdict: JudgeVerdict; latencyMs: number } | { ok: false; error: string; calls: ModelCall[]; latencyMs: number };
+
+/**
+ * Runs `judge` on `text` with a deadline of `timeoutMs`: the judge's signal aborts on the
+ * deadline or when `signal` does. Never rejects on a judge failure (the outcome says so, with the
+ * calls made); rejects only when `signal` aborted (the client left: no verdict is owed).
+ */
+async function consultJudge(judge: GuardJudge, text: string, timeoutMs: number, signal?: AbortSignal): Promise<JudgeOutcome> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    const r = await Promise.race([judge.judge(text, "user", controller.signal).then((verdict) => ({ verdict }), (error: unknown) => ({ error })), deadline]);
+    const latencyMs = performance.now() - started;
+    signal?.throwIfAborted();
+    if (r === "timeout") {
+      controller.abort(new Error(`judge timed out after ${timeoutMs} ms`));
+      const call = callRecord({ id: judge.name, price: { inputPerMillion: 0, outputPerMillion: 0 }, location: judge.location }, { promptTokens: 0, completionTokens: 0 }, latencyMs, { role: "judge", error: `timed out after ${timeoutMs} ms` });
+      return { ok: false, error: `judge '${judge.name}' timed out after ${timeoutMs} ms`, calls: [call], latencyMs };
+    }
+    if ("error" in r) {
+      const message = r.error instanceof Error ? r.error.message : String(r.error);
+      const calls = r.error instanceof JudgeFailure && r.error.calls.length > 0 ? r.error.calls : [callRecord({ id: judge.name, price: { inputPerMillion: 0, outputPerMillion: 0 }, location: judge.location }, { promptTokens: 0, completionTokens: 0 }, latencyMs, { role: "judge", error: message })];
+      return { ok: false, error: r.error instanceof JudgeFailure ? message : `judge '${judge.name}' failed: ${message}`, calls, latencyMs };
+    }
+    const v = r.verdict;
+    if (!(typeof v?.score === "number" && v.score >= 0 && v.score <= 1)) {
+      return { ok: false, error: `judge '${judge.name}' gave no score in [0, 1] (${String(v?.score)})`, calls: v?.calls ?? [], latencyMs };
+    }
+    return { ok: true, verdict: v, latencyMs };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** One screened message: where it is and what the model reads of it. */
@@ -196,10 +287,23 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
   const harmIn = input ? (input.harm === undefined ? classifier.threshold : input.harm) : false;
   const injIn = input ? (input.injection === undefined ? 0.7 : input.injection) : false;
   const band = options.judgeBand ?? [0.2, 0.8];
+  const judgeTimeoutMs = options.judgeTimeoutMs ?? 15_000;
+  if (!(band[0] <= band[1])) throw new RangeError(`guard judgeBand [${band.join(", ")}]: low must not exceed high`);
   const onBlock = options.onBlock ?? "error";
   const refusal = options.refusalMessage ?? "I can't help with that request.";
   const outputOn = output !== undefined && (output.harm !== undefined && output.harm !== false || output.placeholders !== false || output.secrets !== false);
   const idOf = (model: Model) => options.id ?? `guard(${model.id})`;
+  const detector: InjectionScorer | undefined =
+    options.injectionDetector === false || injIn === false
+      ? undefined
+      : typeof options.injectionDetector === "object"
+        ? options.injectionDetector
+        : typeof options.injectionDetector === "string"
+          ? loadInjectionDetector(options.injectionDetector)
+          : existsSync(defaultInjectionModelPath())
+            ? loadInjectionDetector()
+            : undefined;
+  const detectorRoles: ReadonlySet<string> = new Set(input?.injectionDetectorRoles ?? ["tool"]);
 
   const decisionOf = (model: Model, c: Check, blocked: boolean): Decision =>
     decision({ strategy: "guard", name: idOf(model), signal: `${c.stage}:${c.signal}`, score: c.score, threshold: c.threshold, chosen: blocked ? "blocked" : model.id, reason: c.reason });
@@ -207,8 +311,10 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
   /** Most judge calls per request (the most suspicious in-band messages first); others keep the classifier's score. */
   const MAX_JUDGED = 4;
 
-  async function checkInput(request: GenerateRequest, signal?: AbortSignal): Promise<Check[]> {
-    if (!input) return [];
+  async function checkInput(model: Model, request: GenerateRequest, signal?: AbortSignal): Promise<InputChecks> {
+    const judged: Decision[] = [];
+    const calls: ModelCall[] = [];
+    if (!input) return { checks: [], judged, calls };
     const screened = screenedMessages(request.messages, input.scope ?? "all");
     const checks: Check[] = [];
     try {
@@ -221,27 +327,53 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
           if (hit.score > best.hit.score) best = { hit, m };
         }
         checks.push({ stage: "input", signal: "injection", score: best.hit.score, threshold: injIn, reason: best.m && screened.length > 1 ? `${best.hit.reason} in ${where(best.m)}` : best.hit.reason });
+        if (detector) {
+          // The learned detector on the messages that carry indirect injection (tool results by default).
+          let top: { score: number; m?: Screened } = { score: 0 };
+          for (const m of screened) {
+            if (!detectorRoles.has(m.role)) continue;
+            const p = detector.score(m.text);
+            if (p > top.score) top = { score: p, m };
+          }
+          if (top.m) checks.push({ stage: "input", signal: "injection-detector", score: top.score, threshold: detector.threshold, reason: `injection detector p=${top.score.toFixed(3)} on ${where(top.m)}` });
+        }
       }
       if (harmIn !== false) {
-        const scored = screened.map((m) => ({ m, score: harmScore(classifier, m.text, m.role), reason: "" }));
+        const scored = screened.map((m) => ({ m, score: harmScore(classifier, m.text, m.role), reason: "", force: false }));
         for (const x of scored) x.reason = `harm classifier p=${x.score.toFixed(3)}${screened.length > 1 ? ` on ${where(x.m)}` : ""}`;
         if (options.judge) {
+          // The cascade's second stage: the uncertain band goes to the judge, whose verdict decides.
           const judge = options.judge;
           const inBand = scored.filter((x) => x.score >= band[0] && x.score <= band[1]).sort((a, b) => b.score - a.score).slice(0, MAX_JUDGED);
-          for (const x of inBand) {
-            const v = await judge.judge(normalize(x.m.text).text, "user", signal);
-            x.reason += `; ${v.reason}`;
-            x.score = v.score;
-          }
+          const outcomes = await Promise.all(inBand.map((x) => consultJudge(judge, normalize(x.m.text).text, judgeTimeoutMs, signal)));
+          inBand.forEach((x, i) => {
+            const o = outcomes[i];
+            const stageOne = `stage one p=${x.score.toFixed(3)} in band [${band[0]}, ${band[1]}]${screened.length > 1 ? ` on ${where(x.m)}` : ""}`;
+            const took = `${Math.round(o.latencyMs)} ms`;
+            const judgeCalls = o.ok ? (o.verdict.calls ?? []) : o.calls;
+            const cost = judgeCalls.reduce((sum, c) => sum + c.costUsd, 0);
+            calls.push(...judgeCalls);
+            if (o.ok) {
+              const unsafe = o.verdict.score > 0.5;
+              x.reason += `; in band [${band[0]}, ${band[1]}]: ${o.verdict.reason}`;
+              x.score = o.verdict.score;
+              judged.push(decision({ strategy: "guard", name: idOf(model), signal: `judge:${judge.name}`, score: o.verdict.score, threshold: 0.5, chosen: unsafe ? "blocked" : model.id, escalated: true, reason: `${stageOne}; ${o.verdict.reason} in ${took}, USD ${cost.toFixed(6)}` }));
+            } else {
+              x.reason += `; in band [${band[0]}, ${band[1]}]: ${o.error} (fail closed)`;
+              x.score = 1;
+              x.force = true;
+              judged.push(decision({ strategy: "guard", name: idOf(model), signal: `judge:${judge.name}`, score: 1, threshold: 0.5, chosen: "blocked", escalated: true, reason: `${stageOne}; ${o.error} after ${took} (fail closed)` }));
+            }
+          });
         }
-        const top = scored.reduce<(typeof scored)[number] | undefined>((a, b) => (a === undefined || b.score > a.score ? b : a), undefined);
-        checks.push({ stage: "input", signal: "harm", score: top?.score ?? 0, threshold: harmIn, reason: top?.reason ?? "nothing to screen" });
+        const top = scored.reduce<(typeof scored)[number] | undefined>((a, b) => (a === undefined || (b.force && !a.force) || (b.force === a.force && b.score > a.score) ? b : a), undefined);
+        checks.push({ stage: "input", signal: "harm", score: top?.score ?? 0, threshold: harmIn, reason: top?.reason ?? "nothing to screen", force: top?.force });
       }
     } catch (error) {
       signal?.throwIfAborted();
-      throw new TandemError("tandem_guard", `Request blocked: the input guard failed (${error instanceof Error ? error.message : String(error)}) (fail closed).`, { cause: error });
+      throw new TandemError("tandem_guard", `Request blocked: the input guard failed (${error instanceof Error ? error.message : String(error)}) (fail closed).`, { cause: error, calls });
     }
-    return checks;
+    return { checks, judged, calls };
   }
 
   function checkOutput(result: Pick<GenerateResult, "text" | "toolCalls">): Check[] {
@@ -267,13 +399,22 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
     return checks;
   }
 
-  /** The first failing check, or undefined; plus the decisions to trace. */
-  function judge(model: Model, checks: Check[]): { blocked?: Check; decisions: Decision[] } {
-    const blocked = checks.find((c) => c.score > c.threshold);
-    if (blocked) return { blocked, decisions: [decisionOf(model, blocked, true)] };
+  /**
+   * The first failing check (a forced one first), or undefined; plus the decisions to trace: the
+   * deciding check's, then the judge's (`judged`, the cascade's second stage).
+   */
+  function verdictOf(model: Model, checks: Check[], judged: Decision[] = []): { blocked?: Check; decisions: Decision[] } {
+    const blocked = checks.find((c) => c.force) ?? checks.find((c) => c.score > c.threshold);
+    if (blocked) return { blocked, decisions: [decisionOf(model, blocked, true), ...judged] };
     // Trace the strongest signal of a passing request.
     const top = checks.slice().sort((a, b) => b.score - a.score)[0];
-    return { decisions: top ? [decisionOf(model, { ...top, reason: `passed: ${top.reason}` }, false)] : [] };
+    return { decisions: [...(top ? [decisionOf(model, { ...top, reason: `passed: ${top.reason}` }, false)] : []), ...judged] };
+  }
+
+  /** Input checks and their verdict: the decisions, and the judge's calls (made before the answer). */
+  async function screenInput(model: Model, request: GenerateRequest, signal?: AbortSignal): Promise<{ blocked?: Check; decisions: Decision[]; calls: ModelCall[] }> {
+    const r = await checkInput(model, request, signal);
+    return { ...verdictOf(model, r.checks, r.judged), calls: r.calls };
   }
 
   /**
@@ -282,29 +423,29 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
    */
   function blockedResult(model: Model, c: Check, decisions: Decision[], calls: ModelCall[] = []): GenerateResult {
     const id = idOf(model);
-    const message = `${c.stage === "input" ? "Request" : "Answer"} blocked by guard '${id}': ${c.reason} (${c.signal} score ${c.score.toFixed(3)} > ${c.threshold}).`;
-    if (onBlock === "error") throw new TandemError("tandem_guard", message, { param: c.stage === "input" ? "messages" : null });
+    const message = `${c.stage === "input" ? "Request" : "Answer"} blocked by guard '${id}': ${c.reason} (${c.signal} score ${c.score.toFixed(3)}${c.force ? "" : ` > ${c.threshold}`}).`;
+    if (onBlock === "error") throw new TandemError("tandem_guard", message, { param: c.stage === "input" ? "messages" : null, calls });
     return { text: refusal, finishReason: "content_filter", usage: { promptTokens: 0, completionTokens: 0 }, info: ownInfo({ servedBy: id, calls, decisions }) };
   }
 
   return {
     async wrapGenerate({ doGenerate, request, model, signal }) {
-      const inJ = judge(model, await checkInput(request, signal));
-      if (inJ.blocked) return blockedResult(model, inJ.blocked, inJ.decisions);
+      const inJ = await screenInput(model, request, signal);
+      if (inJ.blocked) return blockedResult(model, inJ.blocked, inJ.decisions, inJ.calls);
       const r = await doGenerate(request);
-      const outJ = judge(model, checkOutput(r));
-      if (outJ.blocked) return blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...r.info.decisions], r.info.calls);
-      return mapResultInfo(r, (x) => withDecision(x.info, ...inJ.decisions, ...outJ.decisions));
+      const outJ = verdictOf(model, checkOutput(r));
+      if (outJ.blocked) return blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...r.info.decisions], [...inJ.calls, ...r.info.calls]);
+      return mapResultInfo(r, (x) => withDecision(withCallsBefore(x.info, inJ.calls), ...inJ.decisions, ...outJ.decisions));
     },
 
     async *wrapStream({ doStream, request, model, signal }) {
-      const inJ = judge(model, await checkInput(request, signal));
+      const inJ = await screenInput(model, request, signal);
       if (inJ.blocked) {
-        yield* streamFromGenerate(Promise.resolve(blockedResult(model, inJ.blocked, inJ.decisions)));
+        yield* streamFromGenerate(Promise.resolve(blockedResult(model, inJ.blocked, inJ.decisions, inJ.calls)));
         return;
       }
       if (!outputOn) {
-        yield* mapStreamInfo(doStream(request), (r) => withDecision(r.info, ...inJ.decisions));
+        yield* mapStreamInfo(doStream(request), (r) => withDecision(withCallsBefore(r.info, inJ.calls), ...inJ.decisions));
         return;
       }
       // Buffer until the whole answer is checked: nothing unchecked reaches the caller.
@@ -314,13 +455,13 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
           held.push(part);
           continue;
         }
-        const outJ = judge(model, checkOutput(part.result));
+        const outJ = verdictOf(model, checkOutput(part.result));
         if (outJ.blocked) {
-          yield* streamFromGenerate(Promise.resolve(blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...part.result.info.decisions], part.result.info.calls)));
+          yield* streamFromGenerate(Promise.resolve(blockedResult(model, outJ.blocked, [...inJ.decisions, ...outJ.decisions, ...part.result.info.decisions], [...inJ.calls, ...part.result.info.calls])));
           return;
         }
         yield* held;
-        yield { type: "finish", result: mapResultInfo(part.result, (r) => withDecision(r.info, ...inJ.decisions, ...outJ.decisions)) };
+        yield { type: "finish", result: mapResultInfo(part.result, (r) => withDecision(withCallsBefore(r.info, inJ.calls), ...inJ.decisions, ...outJ.decisions)) };
       }
     },
   };
