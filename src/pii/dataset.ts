@@ -3,14 +3,40 @@
  *
  * Format supported: presidio-research's synthetic data set (`presidio_synth_dataset_v2.json`:
  * an array of `{ full_text, spans: [{ entity_type, entity_value, start_position, end_position }],
- * template_id }`), and Tandem's JSONL (`{ "text": …, "spans": [{ "start", "end", "type" }] }` a line).
+ * template_id }`; also the named-entity corpora in ../shared/data/privacy, whose labels are mapped by
+ * {@link ENTITY_ALIASES}), and Tandem's JSONL (`{ "text": …, "spans": [{ "start", "end", "type" }] }` a line).
  */
 import { repoRoot } from "../core/files.js";
 import fs from "node:fs";
 import path from "node:path";
 import { seededShuffle } from "../core/random.js";
 import type { LabeledText } from "./tagger.js";
-import { isEntityType } from "./types.js";
+import { isEntityType, type EntityType } from "./types.js";
+
+/**
+ * Label names of other corpora → Tandem's entity types: the named-entity corpora in
+ * ../shared/data/privacy (WikiANN, Wikigold, BTC, WNUT-17, CoNLL-2003) say LOCATION for what
+ * Tandem calls GPE (countries, cities, rivers, regions), and PER/ORG/LOC in their raw forms.
+ */
+export const ENTITY_ALIASES: Readonly<Record<string, EntityType>> = {
+  LOCATION: "GPE",
+  LOC: "GPE",
+  PER: "PERSON",
+  ORG: "ORGANIZATION",
+  ADDRESS: "STREET_ADDRESS",
+  URL: "DOMAIN_NAME",
+};
+
+/** Tandem's type for a corpus label ({@link ENTITY_ALIASES}), or undefined when Tandem has no such type. */
+export function toEntityType(label: string): EntityType | undefined {
+  if (isEntityType(label)) return label;
+  return ENTITY_ALIASES[label];
+}
+
+function spanOf(label: string, start: number, end: number): Array<{ start: number; end: number; type: EntityType }> {
+  const type = toEntityType(label);
+  return type ? [{ start, end, type }] : [];
+}
 
 /** A labeled text with the template it came from (for group splits), when known. */
 export interface PiiExample extends LabeledText {
@@ -25,8 +51,8 @@ export function defaultPrivacyDatasetPath(): string {
 }
 
 /**
- * Reads a PII data set: presidio JSON (array) or Tandem JSONL. Spans of entity types Tandem
- * does not know are dropped. Throws `Error` with the file name on malformed input.
+ * Reads a PII data set: presidio JSON (array) or Tandem JSONL. Labels are mapped to Tandem's
+ * types ({@link ENTITY_ALIASES}: LOCATION → GPE, …); spans of types Tandem does not know are dropped. Throws `Error` with the file name on malformed input.
  */
 export function loadPiiDataset(file: string): PiiExample[] {
   const raw = fs.readFileSync(file, "utf8");
@@ -37,7 +63,7 @@ export function loadPiiDataset(file: string): PiiExample[] {
       return rows.map((r) => ({
         text: r.full_text,
         group: r.template_id,
-        spans: r.spans.flatMap((s) => (isEntityType(s.entity_type) ? [{ start: s.start_position, end: s.end_position, type: s.entity_type }] : [])),
+        spans: r.spans.flatMap((s) => spanOf(s.entity_type, s.start_position, s.end_position)),
       }));
     }
     return raw
@@ -45,7 +71,7 @@ export function loadPiiDataset(file: string): PiiExample[] {
       .filter((l) => l.trim().length > 0)
       .map((l) => {
         const r = JSON.parse(l) as { text: string; spans: Array<{ start: number; end: number; type: string }>; group?: string | number };
-        return { text: r.text, group: r.group, spans: r.spans.flatMap((s) => (isEntityType(s.type) ? [{ start: s.start, end: s.end, type: s.type }] : [])) };
+        return { text: r.text, group: r.group, spans: r.spans.flatMap((s) => spanOf(s.type, s.start, s.end)) };
       });
   } catch (error) {
     throw new Error(`cannot read PII data set ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -31,6 +31,12 @@ export interface DetectorOptions {
    * `normalize.ts`), with spans mapped back to the original offsets. @default true
    */
   normalize?: boolean;
+  /**
+   * Report tagger GPE spans that are just a country or continent name ("What is the capital of
+   * France?"): such places are too coarse to identify anyone. Cities, streets and addresses are
+   * always reported. @default false
+   */
+  reportCountries?: boolean;
   /** Extra detectors whose spans are merged in (e.g. `slmDetector(...)`). Their failures propagate. */
   extra?: readonly PiiDetector[];
 }
@@ -74,6 +80,7 @@ export function createDetector(options: DetectorOptions = {}): PiiDetector {
   const minScore = options.minScore ?? 0.3;
   const patternOnly = new Set(options.patternOnlyTypes ?? PATTERN_TYPES);
   const extra = options.extra ?? [];
+  const reportCountries = options.reportCountries ?? false;
   const parts = [patterns.length ? "patterns" : "", tagger ? "tagger" : "", ...extra.map((d) => d.name)].filter(Boolean);
   const keep = (s: PiiSpan) => s.score >= minScore && (!entities || entities.has(s.type)) && s.end > s.start;
   const base: PiiDetector = {
@@ -90,7 +97,7 @@ export function createDetector(options: DetectorOptions = {}): PiiDetector {
       }
       if (tagger) {
         for (const batch of tagger.tagSteps(text)) {
-          for (const s of batch) if (!patternOnly.has(s.type) && keep(s)) spans.push(s);
+          for (const s of batch) if (!patternOnly.has(s.type) && keep(s) && (reportCountries || s.type !== "GPE" || !tagger.isCountry(s.text))) spans.push(s);
           await step.checkpoint();
         }
       }

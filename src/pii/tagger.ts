@@ -1,14 +1,18 @@
 /**
  * A small PII tagger of ours: a greedy left-to-right averaged perceptron over BIO labels with
  * hand-built features (word, word shape, capitalization, prefixes/suffixes, neighbouring words
- * and shapes, previous labels) — the classic Collins (2002) structured perceptron with the
- * averaging trick, as in Honnibal's "A good part-of-speech tagger in about 200 lines of Python".
- * No gazetteers. Training is deterministic (seeded shuffles), runs in seconds on one CPU core,
+ * and shapes, previous labels, gazetteer tags) — the classic Collins (2002) structured perceptron
+ * with the averaging trick, as in Honnibal's "A good part-of-speech tagger in about 200 lines of Python". Training is deterministic (seeded shuffles), runs in seconds on one CPU core,
  * and the serialized model is a plain JSON file (`models/privacy-tagger.json`).
+ *
+ * Version 2 adds character features (prefixes/suffixes up to 4, shape of the word and its
+ * neighbours, hyphen/apostrophe/@/# marks) and name/place gazetteer tags of the word and its
+ * neighbours (`gazetteer.ts`; the lists are stored in the model file).
  */
 import { tokenStream, tokenize, type Token } from "./tokenize.js";
 import { seededShuffle } from "../core/random.js";
 import { isEntityType, type EntityType, type PiiSpan } from "./types.js";
+import { gazetteerIndex, type Gazetteer } from "./gazetteer.js";
 
 /** A training example: a text and its gold spans (offsets into `text`). */
 export interface LabeledText {
@@ -19,13 +23,16 @@ export interface LabeledText {
 /** Serialized tagger (`kind: "bio-perceptron"`). */
 export interface TaggerFile {
   kind: "bio-perceptron";
-  version: 1;
+  /** 1: word/shape features only; 2: plus character and gazetteer features. */
+  version: 1 | 2;
   /** Labels, index-aligned with the weight vectors: "O", "B-PERSON", "I-PERSON", … */
   labels: string[];
   /** feature → "labelIndex:weight,labelIndex:weight" (averaged weights, rounded to 1e-3). */
   weights: Record<string, string>;
   /** How the file was produced (data, split, seed, epochs, date). */
   provenance: Record<string, unknown>;
+  /** Name and place lists behind the gazetteer features (version 2). */
+  gazetteer?: Gazetteer;
 }
 
 /** Training options. */
@@ -38,6 +45,15 @@ export interface TaggerTrainOptions {
   minFeatureCount?: number;
   /** Extra provenance recorded in the file. */
   provenance?: Record<string, unknown>;
+  /** Name/place lists for gazetteer features (stored in the file). @default none */
+  gazetteer?: Gazetteer;
+  /**
+   * Averaged weights smaller than this in magnitude are dropped from the model (they rarely change
+   * a decision and make up most of the file). @default 0
+   */
+  minWeight?: number;
+  /** Feature set: 1 (the original) or 2 (character and gazetteer features). @default 2 */
+  version?: 1 | 2;
 }
 
 function shape(word: string): string {
@@ -57,7 +73,7 @@ function shortShape(word: string): string {
  * longer token sequence starting at global index `base`; it must then hold the two tokens
  * before `i` and the two after it (when they exist).
  */
-function features(tokens: readonly Token[], lower: readonly string[], shapes: readonly string[], i: number, prev: string, prev2: string, base = 0): string[] {
+function features(version: number, tokens: readonly Token[], lower: readonly string[], shapes: readonly string[], gz: readonly string[], i: number, prev: string, prev2: string, base = 0): string[] {
   const t = tokens[i];
   const w = t.value;
   const lw = lower[i];
@@ -88,8 +104,31 @@ function features(tokens: readonly Token[], lower: readonly string[], shapes: re
     "psh|sh|nsh=" + (base + i > 0 ? shapes[i - 1] : "<s>") + "|" + sh + "|" + (i + 1 < tokens.length ? shapes[i + 1] : "</s>"),
   ];
   if (/^\p{N}+$/u.test(w)) f.push("ndig=" + w.length, "n4=" + (w.length === 4 ? w.slice(0, 2) : "-"));
+  if (version >= 2) {
+    const pg = base + i > 0 ? gz[i - 1] : "<s>";
+    const ng = i + 1 < tokens.length ? gz[i + 1] : "</s>";
+    const g = gz[i];
+    const pp = base + i > 0 ? tokens[i - 1].value : "";
+    f.push(
+      "s4=" + lw.slice(-4),
+      "p3=" + lw.slice(0, 3),
+      "gz=" + g,
+      "gz|sh=" + g + "|" + sh,
+      "pgz|gz=" + pg + "|" + g,
+      "gz|ngz=" + g + "|" + ng,
+      "pgz|sh=" + pg + "|" + sh,
+      "ngz|sh=" + ng + "|" + sh,
+      "pt|gz=" + prev + "|" + g,
+      "pw|sh=" + (base + i > 0 ? lower[i - 1] : "<s>") + "|" + sh,
+      "sh|nw=" + sh + "|" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
+      "adj=" + (base + i > 0 && tokens[i - 1].end === t.start ? pp.slice(-1) : " "),
+    );
+  }
   return f;
 }
+
+/** A token with a letter or digit (spans end at the last such token). */
+const WORDISH = /[\p{L}\p{N}]/u;
 
 /** Converts gold spans to one BIO label per token (tokens overlapping a span take its type). */
 export function bioLabels(tokens: readonly Token[], spans: LabeledText["spans"]): string[] {
@@ -112,8 +151,11 @@ export function bioToSpans(text: string, tokens: readonly Token[], labels: reado
   let cur: { type: EntityType; from: number; to: number; scores: number[] } | undefined;
   const close = () => {
     if (!cur) return;
+    let to = cur.to;
+    while (to >= cur.from && !WORDISH.test(tokens[to].value)) to--; // trailing punctuation is not part of a span
+    if (to < cur.from) return void (cur = undefined);
     const start = tokens[cur.from].start;
-    const end = tokens[cur.to].end;
+    const end = tokens[to].end;
     const score = cur.scores.reduce((a, b) => a + b, 0) / cur.scores.length;
     out.push({ start, end, type: cur.type, text: text.slice(start, end), score, source: "tagger" });
     cur = undefined;
@@ -134,17 +176,30 @@ export function bioToSpans(text: string, tokens: readonly Token[], labels: reado
   return out;
 }
 
+/** The non-zero weights of one feature: label indices `k` and weights `v`, index-aligned. */
+interface SparseRow {
+  k: Uint16Array;
+  v: Float64Array;
+}
+
 /** A trained (or loaded) BIO perceptron tagger. */
 export class PerceptronTagger {
   readonly labels: string[];
-  private readonly weights: Map<string, Float64Array>;
+  /** feature → its non-zero weights: label indices and values (sparse: most features touch a few labels). */
+  private readonly weights: Map<string, SparseRow>;
+  readonly version: 1 | 2;
+  private readonly gazetteer?: Gazetteer;
+  private readonly gz: Map<string, string>;
 
   /** Length of the longest feature key: a longer feature string cannot carry a weight. */
   private readonly maxKey: number;
 
-  private constructor(labels: string[], weights: Map<string, Float64Array>) {
+  private constructor(labels: string[], weights: Map<string, SparseRow>, version: 1 | 2 = 1, gazetteer?: Gazetteer) {
     this.labels = labels;
     this.weights = weights;
+    this.version = version;
+    this.gazetteer = gazetteer;
+    this.gz = gazetteer ? gazetteerIndex(gazetteer) : new Map();
     let max = 0;
     for (const k of weights.keys()) if (k.length > max) max = k.length;
     this.maxKey = max;
@@ -160,14 +215,30 @@ export class PerceptronTagger {
     const n = this.labels.length;
     const s = new Float64Array(n);
     for (const f of feats) {
-      const v = this.weights.get(f);
-      if (v) for (let k = 0; k < n; k++) s[k] += v[k];
+      const r = this.weights.get(f);
+      if (r) for (let j = 0; j < r.k.length; j++) s[r.k[j]] += r.v[j];
     }
     let best = 0;
     for (let k = 1; k < n; k++) if (s[k] > s[best]) best = k;
     let z = 0;
     for (let k = 0; k < n; k++) z += Math.exp(s[k] - s[best]);
     return { best, z };
+  }
+
+  /**
+   * True when `text` is a country or continent name of the tagger's gazetteer (case-insensitive,
+   * a leading "the" ignored). False when the model has no country list.
+   */
+  isCountry(text: string): boolean {
+    if (!this.countries) this.countries = new Set(this.gazetteer?.country ?? []);
+    return this.countries.has(text.trim().toLowerCase().replace(/^the\s+/, ""));
+  }
+
+  private countries?: Set<string>;
+
+  /** Gazetteer tag of a lower-cased word ("-" when in no list). */
+  private gzTag(lower: string): string {
+    return this.gz.get(lower) ?? "-";
   }
 
   private compact(x: string): string {
@@ -177,16 +248,18 @@ export class PerceptronTagger {
   /** Loads a serialized tagger. Throws `Error` when `file.kind` is not "bio-perceptron". */
   static fromJSON(file: TaggerFile): PerceptronTagger {
     if (file.kind !== "bio-perceptron") throw new Error(`not a bio-perceptron tagger file (kind: ${String(file.kind)})`);
-    const weights = new Map<string, Float64Array>();
+    const weights = new Map<string, SparseRow>();
     for (const [feat, packed] of Object.entries(file.weights)) {
-      const v = new Float64Array(file.labels.length);
-      for (const pair of packed.split(",")) {
+      const pairs = packed.split(",");
+      const row: SparseRow = { k: new Uint16Array(pairs.length), v: new Float64Array(pairs.length) };
+      pairs.forEach((pair, j) => {
         const [k, w] = pair.split(":");
-        v[Number(k)] = Number(w);
-      }
-      weights.set(feat, v);
+        row.k[j] = Number(k);
+        row.v[j] = Number(w);
+      });
+      weights.set(feat, row);
     }
-    return new PerceptronTagger(file.labels, weights);
+    return new PerceptronTagger(file.labels, weights, file.version === 2 ? 2 : 1, file.gazetteer);
   }
 
   /**
@@ -197,9 +270,13 @@ export class PerceptronTagger {
     const epochs = options.epochs ?? 8;
     const seed = options.seed ?? 13;
     const minCount = options.minFeatureCount ?? 2;
+    const version = options.version ?? 2;
+    const minWeight = options.minWeight ?? 0;
+    const gzIndex = options.gazetteer && version >= 2 ? gazetteerIndex(options.gazetteer) : new Map<string, string>();
     const prepared = examples.map((e) => {
       const tokens = tokenize(e.text);
-      return { tokens, lower: tokens.map((t) => t.value.toLowerCase()), shapes: tokens.map((t) => shortShape(t.value)), gold: bioLabels(tokens, e.spans) };
+      const lower = tokens.map((t) => t.value.toLowerCase());
+      return { tokens, lower, shapes: tokens.map((t) => shortShape(t.value)), gz: lower.map((l) => gzIndex.get(l) ?? "-"), gold: bioLabels(tokens, e.spans) };
     });
     const labelSet = new Set<string>(["O"]);
     for (const p of prepared) for (const l of p.gold) labelSet.add(l);
@@ -211,7 +288,7 @@ export class PerceptronTagger {
     const counts = new Map<string, number>();
     for (const p of prepared) {
       for (let i = 0; i < p.tokens.length; i++) {
-        for (const f of features(p.tokens, p.lower, p.shapes, i, i > 0 ? p.gold[i - 1] : "<s>", i > 1 ? p.gold[i - 2] : "<s>")) counts.set(f, (counts.get(f) ?? 0) + 1);
+        for (const f of features(version, p.tokens, p.lower, p.shapes, p.gz, i, i > 0 ? p.gold[i - 1] : "<s>", i > 1 ? p.gold[i - 2] : "<s>")) counts.set(f, (counts.get(f) ?? 0) + 1);
       }
     }
     const keep = (f: string) => (counts.get(f) ?? 0) >= minCount;
@@ -248,7 +325,7 @@ export class PerceptronTagger {
         let prev2 = "<s>";
         for (let i = 0; i < p.tokens.length; i++) {
           step++;
-          const feats = features(p.tokens, p.lower, p.shapes, i, prev, prev2).filter(keep);
+          const feats = features(version, p.tokens, p.lower, p.shapes, p.gz, i, prev, prev2).filter(keep);
           const s = scoresOf(feats);
           let guess = 0;
           for (let k = 1; k < n; k++) if (s[k] > s[guess]) guess = k;
@@ -265,45 +342,49 @@ export class PerceptronTagger {
       }
     }
     // Average.
-    const averaged = new Map<string, Float64Array>();
+    const averaged = new Map<string, SparseRow>();
     const packed: Record<string, string> = {};
     for (const [f, wv] of w) {
       const tv = totals.get(f)!;
       const sv = stamps.get(f)!;
-      const av = new Float64Array(n);
-      const parts: string[] = [];
+      const ks: number[] = [];
+      const vs: number[] = [];
       for (let k = 0; k < n; k++) {
         const total = tv[k] + (step - sv[k]) * wv[k];
         const value = Math.round((total / step) * 1000) / 1000;
-        av[k] = value;
-        if (value !== 0) parts.push(`${k}:${value}`);
+        if (value !== 0 && Math.abs(value) >= minWeight) {
+          ks.push(k);
+          vs.push(value);
+        }
       }
-      if (parts.length > 0) {
-        averaged.set(f, av);
-        packed[f] = parts.join(",");
+      if (ks.length > 0) {
+        averaged.set(f, { k: Uint16Array.from(ks), v: Float64Array.from(vs) });
+        packed[f] = ks.map((k, j) => `${k}:${vs[j]}`).join(",");
       }
     }
+    const gazetteer = version >= 2 ? options.gazetteer : undefined;
     const file: TaggerFile = {
       kind: "bio-perceptron",
-      version: 1,
+      version,
       labels,
       weights: packed,
-      provenance: { algorithm: "greedy averaged perceptron, BIO labels", epochs, seed, minFeatureCount: minCount, trainExamples: examples.length, ...options.provenance },
+      provenance: { algorithm: "greedy averaged perceptron, BIO labels", featureSet: version, epochs, seed, minFeatureCount: minCount, minWeight, trainExamples: examples.length, gazetteer: gazetteer?.source ?? null, ...options.provenance },
+      ...(gazetteer ? { gazetteer } : {}),
     };
-    return { tagger: new PerceptronTagger(labels, averaged), file };
+    return { tagger: new PerceptronTagger(labels, averaged, version, gazetteer), file };
   }
 
   /** Per-token labels and scores (softmax probability of the chosen label, in [0, 1]). */
   tagTokens(tokens: readonly Token[]): { labels: string[]; scores: number[] } {
     const lower = tokens.map((t) => this.compact(t.value.toLowerCase()));
     const shapes = tokens.map((t) => this.compact(shortShape(t.value)));
-    const n = this.labels.length;
+    const gz = lower.map((l) => this.gzTag(l));
     const out: string[] = [];
     const scores: number[] = [];
     let prev = "<s>";
     let prev2 = "<s>";
     for (let i = 0; i < tokens.length; i++) {
-      const { best, z } = this.decide(features(tokens, lower, shapes, i, prev, prev2));
+      const { best, z } = this.decide(features(this.version, tokens, lower, shapes, gz, i, prev, prev2));
       out.push(this.labels[best]);
       scores.push(1 / z);
       prev2 = prev;
@@ -331,6 +412,7 @@ export class PerceptronTagger {
     let toks: Token[] = [];
     let lower: string[] = [];
     let shapes: string[] = [];
+    let gz: string[] = [];
     let base = 0; // global index of toks[0]
     let done = false;
     const pull = (count: number) => {
@@ -339,26 +421,30 @@ export class PerceptronTagger {
         if (r.done) done = true;
         else {
           toks.push(r.value);
-          lower.push(this.compact(r.value.value.toLowerCase()));
+          const l = this.compact(r.value.value.toLowerCase());
+          lower.push(l);
+          gz.push(this.gzTag(l));
           shapes.push(this.compact(shortShape(r.value.value)));
         }
       }
     };
     let prev = "<s>";
     let prev2 = "<s>";
+    // `end`: end of the span's last token with a letter or digit (trailing punctuation such as
+    // the full stop after a name is not part of it; a span of punctuation only is dropped).
     let cur: { type: EntityType; start: number; end: number; last: number; scores: number[] } | undefined;
     let out: PiiSpan[] = [];
     const close = () => {
       if (!cur) return;
       const score = cur.scores.reduce((a, b) => a + b, 0) / cur.scores.length;
-      out.push({ start: cur.start, end: cur.end, type: cur.type, text: text.slice(cur.start, cur.end), score, source: "tagger" });
+      if (cur.end > cur.start) out.push({ start: cur.start, end: cur.end, type: cur.type, text: text.slice(cur.start, cur.end), score, source: "tagger" });
       cur = undefined;
     };
     for (let g = 0; ; g++) {
       const i = g - base;
       pull(i + 3); // token i and two after it
       if (i >= toks.length) break;
-      const { best, z } = this.decide(features(toks, lower, shapes, i, prev, prev2, base));
+      const { best, z } = this.decide(features(this.version, toks, lower, shapes, gz, i, prev, prev2, base));
       const label = this.labels[best];
       const score = 1 / z;
       prev2 = prev;
@@ -370,12 +456,12 @@ export class PerceptronTagger {
         const type = label.slice(2);
         if (!isEntityType(type)) close();
         else if (label.startsWith("I-") && cur && cur.type === type && cur.last === g - 1) {
-          cur.end = t.end;
+          if (WORDISH.test(t.value)) cur.end = t.end;
           cur.last = g;
           cur.scores.push(score);
         } else {
           close();
-          cur = { type, start: t.start, end: t.end, last: g, scores: [score] };
+          cur = { type, start: t.start, end: WORDISH.test(t.value) ? t.end : t.start, last: g, scores: [score] };
         }
       }
       if ((g + 1) % batchTokens === 0) {
@@ -385,6 +471,7 @@ export class PerceptronTagger {
           toks = toks.slice(drop);
           lower = lower.slice(drop);
           shapes = shapes.slice(drop);
+          gz = gz.slice(drop);
           base += drop;
         }
         yield out;
