@@ -26,6 +26,7 @@
  * the same call, handing back the upstream's own response objects so the gateway's OpenAI route
  * can relay them with minimal re-encoding (src/server/pipeline.ts).
  */
+import { abortableSleep } from "../core/sleep.js";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { countTokens } from "gpt-tokenizer";
 import { Pool, type Dispatcher } from "undici";
@@ -205,7 +206,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
         if (signal?.aborted) throw aborted(error);
         const e = timeout ? timedOut(error) : new TandemError("upstream_error", `Upstream model '${id}' is unreachable: ${causeMessage(error)}`, { cause: error });
         if (attempt >= maxRetries) throw e;
-        await sleep(retryDelayMs(attempt, undefined), signal);
+        await abortableSleep(retryDelayMs(attempt, undefined), signal);
         continue;
       }
       if (response.statusCode >= 200 && response.statusCode < 300) return { response, ac };
@@ -220,7 +221,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
       if (signal?.aborted) throw aborted();
       const e = new TandemError("upstream_error", `Upstream model '${id}' failed (${response.statusCode}): ${statusMessage(response.statusCode, text)}`);
       if (attempt >= maxRetries || !shouldRetry(response.statusCode, response.headers)) throw e;
-      await sleep(retryDelayMs(attempt, response.headers), signal);
+      await abortableSleep(retryDelayMs(attempt, response.headers), signal);
     }
   }
 
@@ -439,20 +440,6 @@ export function retryDelayMs(attempt: number, headers: Dispatcher.ResponseData["
   return Math.min(500 * 2 ** attempt, 8_000) * (1 - random() * 0.25);
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new TandemError("aborted", "Request aborted"));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new TandemError("aborted", "Request aborted"));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** `"<status> <message>"` of an upstream error body, as the official SDK words it. */
 function statusMessage(status: number | undefined, text: string): string {

@@ -25,6 +25,7 @@
  *     answer — at the price of streaming (time to first token = whole answer time).
  *   A primary that already streamed tool-call deltas is never continued: the stream errors.
  */
+import { abortableSleep } from "../../core/sleep.js";
 import { TandemError, toTandemError, withCalls, type ErrorCode } from "../../core/errors.js";
 import { combinedLocation, costOf, sumWorstCases, worstCaseOf, type CollaborationInfo, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { strategyInfo } from "../info.js";
@@ -117,20 +118,6 @@ function fallsBack(error: TandemError): boolean {
   return error.code !== "tandem_guard" && error.code !== "aborted";
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new TandemError("aborted", "Request aborted"));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new TandemError("aborted", "Request aborted"));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** One call to one model: its own abort signal (the caller's, plus our deadlines) and timing. */
 class Attempt {
@@ -302,7 +289,7 @@ export function fallback(options: FallbackOptions): FallbackModel {
       const model = chain[i];
       const breaker = breakers[i];
       for (let a = 1; a <= attemptsOf(i); a++) {
-        if (a > 1) await sleep(delay(a - 1), signal);
+        if (a > 1) await abortableSleep(delay(a - 1), signal);
         if (breaker && !(await breaker.tryAcquire())) {
           log.skip(model, breaker.snapshot());
           break;
