@@ -18,18 +18,29 @@ export interface Child {
 }
 
 /** Starts `gateway-server.ts <args>` with `env` added. Errors: the child exits before listening. */
-export function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", tsx, join(here, "gateway-server.ts"), ...args], {
+export function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+  return startNode([...nodeArgs, "--import", tsx, join(here, "gateway-server.ts"), ...args], env);
+}
+
+/**
+ * Starts `node <argv>` (any script that prints `listening on <url>` and exits when stdin closes,
+ * e.g. a peer gateway behind bench/peers/loopback.mjs) with `env` added.
+ * Errors: the child exits before listening.
+ */
+export function startNode(argv: string[], env: Record<string, string> = {}): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, argv, {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let out = "";
-    child.on("exit", (code) => reject(new Error(`child ${args[0]} exited with ${code}`)));
-    child.stdout?.on("data", (d: Buffer) => {
+    child.on("exit", (code) => reject(new Error(`child \`node ${argv.join(" ")}\` exited with ${code}`)));
+    child.stdout?.on("data", function onData(d: Buffer) {
       out += d.toString();
       const m = out.match(/listening on (http:\/\/\S+)/);
       if (!m) return;
+      child.stdout?.off("data", onData);
+      child.stdout?.resume(); // keep draining what the child prints after, without keeping it
       child.removeAllListeners("exit");
       resolve({
         url: m[1],
