@@ -183,7 +183,8 @@ const compact = (r: GuardReport) => ({ examples: r.examples, tpr: r4(r.overall.t
 /** Evaluates the shipped (or given) classifier on the held-out split, or on a whole external file. */
 export function evaluateGuard(options: SafetySplit & { dataset?: string; model?: string; threshold?: number } = {}): GuardReport & { dataset: string } {
   const classifier = loadGuardClassifier(options.model);
-  const examples = options.dataset ? loadSafetyDataset(options.dataset) : safetySplit(options).test; // `extraBenign: true` adds the benign-but-scary and PII sets (bench/trust.ts does)
+  // the held-out split includes the benign-but-scary and PII sets by default (`extraBenign: false` for the old split)
+  const examples = options.dataset ? loadSafetyDataset(options.dataset) : safetySplit({ ...options, extraBenign: options.extraBenign ?? true }).test;
   return { ...evaluateGuardClassifier(classifier, examples, options.threshold ?? classifier.threshold), dataset: options.dataset ? path.basename(options.dataset) : "held-out split of ../shared/data/safety" };
 }
 
