@@ -26,25 +26,11 @@ import { openSpendLedger, type SpendLedger } from "../src/store/spend.js";
 import { fallback } from "../src/strategies/fallback/index.js";
 import { startFaultServer, type FaultServer } from "./fixtures/production/fault-server.js";
 import { startRecordingServer, type RecordingServer } from "./fixtures/trust/recording-server.js";
+import { SECRETS, leaks } from "./fixtures/trust/secrets.js";
 import { modelPath } from "./helpers.js";
 
-const SECRETS = {
-  person: "Johannes Varvio",
-  email: "UtaKortig@jourrapide.com",
-  card: "4454794511390933",
-  phone: "905-674-3793",
-  ip: "106.31.73.20",
-  ssn: "460-89-9847",
-};
 const { person, email, card, phone, ip, ssn } = SECRETS;
 
-/** Every form in which a value could travel in a JSON body. */
-function forms(value: string): string[] {
-  return [...new Set([value, JSON.stringify(value).slice(1, -1), value.replace(/[\s-]/g, "")])].filter((v) => v.length >= 3);
-}
-function leaks(text: string): string[] {
-  return Object.values(SECRETS).flatMap(forms).filter((f) => text.includes(f));
-}
 
 const KEY = "k-main";
 const HEALTHY_TEXT = "The fallback model answered in full.";

@@ -17,25 +17,10 @@ import { parsePolicy } from "../src/policy/index.js";
 import { createGatewayApp } from "../src/server/app.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
 import { startRecordingServer, type RecordingServer } from "./fixtures/trust/recording-server.js";
+import { SECRETS, leaks } from "./fixtures/trust/secrets.js";
 import { modelPath } from "./helpers.js";
 
-const SECRETS = {
-  person: "Johannes Varvio",
-  email: "UtaKortig@jourrapide.com",
-  card: "4454794511390933",
-  phone: "905-674-3793",
-  ip: "106.31.73.20",
-  ssn: "460-89-9847",
-};
 
-/** Every form in which a value could travel in a JSON body or a database page. */
-function forms(value: string): string[] {
-  return [...new Set([value, JSON.stringify(value).slice(1, -1), value.replace(/[\s-]/g, "")])].filter((v) => v.length >= 3);
-}
-function leaks(haystack: string | Buffer): string[] {
-  const text = typeof haystack === "string" ? haystack : haystack.toString("latin1");
-  return Object.values(SECRETS).flatMap(forms).filter((f) => text.includes(f));
-}
 
 const { person, email, card, phone, ip, ssn } = SECRETS;
 const everyField: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
