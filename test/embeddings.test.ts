@@ -338,6 +338,15 @@ describe("privacy on the input", () => {
     expect(trace.messages?.[0].content).toBe(input[0]);
   });
 
+  it("redact covers every string that leaves, not only the inputs: a private `user` id is hidden too", async () => {
+    const before = upstream.bodies.length;
+    await client().embeddings.create({ model: "private-embed", input: PUBLIC_INPUT, user: SECRETS.email, encoding_format: "float" });
+    const sent = upstream.bodies.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(leaks(sent[0])).toEqual([]);
+    expect((JSON.parse(sent[0]) as { user?: string }).user).toMatch(/\[EMAIL_ADDRESS_1\]/);
+  });
+
   it("local-only: a batch with private data is embedded whole by the local model (nothing sent); a public batch goes to the cloud", async () => {
     const before = upstream.bodies.length;
     const res = await client().embeddings.create({ model: "private-local", input: [PRIVATE_INPUTS[0], PUBLIC_INPUT] });

@@ -106,7 +106,8 @@ export function privacyEmbeddings(options: PrivacyEmbeddingsOptions): EmbeddingM
     try {
       hidden = await withTimeout(async (s) => {
         const out: HiddenInput[] = [];
-        for (const text of request.inputs) out.push(await hideEmbeddingInput(text, detector, { entities: options.entities, minScore: options.minScore, signal: s }));
+        // every string that leaves: the inputs and the end-user id (`user`), last
+        for (const text of [...request.inputs, ...(request.user !== undefined ? [request.user] : [])]) out.push(await hideEmbeddingInput(text, detector, { entities: options.entities, minScore: options.minScore, signal: s }));
         return out;
       }, timeoutMs, signal);
     } catch (error) {
@@ -116,18 +117,20 @@ export function privacyEmbeddings(options: PrivacyEmbeddingsOptions): EmbeddingM
       throw new TandemError("tandem_guard", `Request blocked: the privacy detector failed (${why}), so nothing was sent to '${remote.id}' (fail closed).`, { cause: error });
     }
     const n = hidden.reduce((sum, h) => sum + h.values, 0);
-    const stuck = hidden.flatMap((h, i) => h.unhideable.map((u) => ({ ...u, path: `input[${i}]` })));
+    const stuck = hidden.flatMap((h, i) => h.unhideable.map((u) => ({ ...u, path: i < request.inputs.length ? `input[${i}]` : "user" })));
+    const all = hidden.slice();
+    const hiddenUser = request.user !== undefined ? hidden.pop()!.text : undefined;
     const shown = hidden.map((h) => h.text);
     if (n === 0 && stuck.length === 0) return served(await remote.embed(request, signal), decide(remote.id, 0, "no private data detected", request.inputs));
     const types: Record<string, number> = {};
-    for (const h of hidden) for (const [t, k] of Object.entries(h.types)) types[t] = (types[t] ?? 0) + k;
+    for (const h of all) for (const [t, k] of Object.entries(h.types)) types[t] = (types[t] ?? 0) + k;
     const described = Object.entries(types).map(([t, k]) => `${t}×${k}`).join(", ");
     const inInputs = hidden.filter((h) => h.values > 0).length;
     const found = [n ? `${n} private value(s) in ${inInputs} input(s): ${described}` : "", stuck.length ? `${stuck.length} string(s) that cannot be hidden, first at ${stuck[0].path}` : ""].filter(Boolean).join("; ");
     if (mode === "block") throw new TandemError("tandem_guard", `Request blocked: it contains private data (${found}) and the policy does not let it leave the device.`);
     if (mode === "local-only") return served(await local!.embed(request, signal), decide(local!.id, n + stuck.length, `private data (${found}) kept on the edge`, shown));
     if (stuck.length > 0) throw new TandemError("tandem_guard", `Request blocked: ${found}; nothing was sent to '${remote.id}' (fail closed).`);
-    return served(await remote.embed({ ...request, inputs: shown }, signal), decide(remote.id, n, `hid ${n} private value(s) (${described}) behind placeholders`, shown));
+    return served(await remote.embed({ ...request, inputs: shown, ...(hiddenUser !== undefined ? { user: hiddenUser } : {}) }, signal), decide(remote.id, n, `hid ${n} private value(s) (${described}) behind placeholders`, shown));
   }
 
   return {
