@@ -4,6 +4,12 @@
  * kept or the request escalates to the strong model. See `signals.ts` for each signal's unit.
  * The rule is always: escalate when `signal < threshold`.
  *
+ * With the `verify` signal (AutoMix, Madaan et al. 2023) the weak model answers once, then a
+ * verifier (`verifier`, default the weak model itself: self-verification) is sampled `samples`
+ * times on AutoMix's few-shot prompt (context, question, answer → Correct / Incorrect); the signal
+ * is P(correct), the share of "correct" verdicts (../verify/verifier.ts). The verifier's calls are
+ * recorded (roles `verifier-sample-i`) and charged. A threshold replaces AutoMix's meta-verifier.
+ *
  * Streams: the weak answer is generated whole before the decision (it cannot be un-sent); if
  * kept it is streamed out, otherwise the strong model's stream is passed through.
  * A weak model that fails escalates (reason "weak model failed"), so the cascade degrades to
@@ -12,6 +18,7 @@
 import { TandemError, toTandemError, withCalls } from "../../core/errors.js";
 import { combinedLocation, streamFromGenerate, sumWorstCases, worstCaseOf, type Decision, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type StreamPart } from "../../core/model.js";
 import { mapStreamInfo, strategyInfo } from "../info.js";
+import { checkVerifierOptions, describeVerification, verificationInput, verifierSampleBound, verifyAnswer, type VerifierOptions } from "../verify/verifier.js";
 import { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
 
 export { majorityVote, meanLogprob, minLogprob, normalizeAnswer, type CascadeSignal } from "./signals.js";
@@ -25,12 +32,16 @@ export interface CascadeOptions {
   weak: Model;
   strong: Model;
   signal: CascadeSignal;
-  /** Escalate when the signal is below this, in the signal's unit (nats/token, nats, or vote share). */
+  /** Escalate when the signal is below this, in the signal's unit (nats/token, nats, vote share, or P(correct)). */
   threshold: number;
-  /** Samples for `self-consistency`. Default 5. */
+  /** Samples: weak answers for `self-consistency` (default 5), verifier samples k for `verify` (default 8). */
   samples?: number;
-  /** Sampling temperature of the self-consistency samples. Default 0.8. */
+  /** Sampling temperature of those samples. Default 0.8 (`self-consistency`), 1.0 (`verify`, AutoMix). */
   sampleTemperature?: number;
+  /** `verify`: the verifier model. Default: the weak model (AutoMix's self-verification). */
+  verifier?: Model;
+  /** `verify`: more verifier options — completion limit per sample, prompt, how unparseable samples count (see VerifierOptions). */
+  verification?: Pick<VerifierOptions, "maxTokens" | "prompt" | "unparseable">;
 }
 
 interface WeakOutcome {
@@ -46,10 +57,13 @@ interface WeakOutcome {
  */
 export function cascade(options: CascadeOptions): Model {
   const name = options.id ?? options.name ?? "cascade";
-  const samples = options.samples ?? 5;
+  const samples = options.samples ?? (options.signal === "verify" ? 8 : 5);
   if (options.signal === "self-consistency" && !(samples >= 2)) {
     throw new TandemError("invalid_policy", `cascade '${name}': self-consistency needs samples ≥ 2, got ${samples}`);
   }
+  if (options.signal !== "verify" && (options.verifier || options.verification)) throw new TandemError("invalid_policy", `cascade '${name}': a verifier is only used by the 'verify' signal (signal is '${options.signal}')`);
+  if (options.signal === "verify") checkVerifierOptions({ samples, temperature: options.sampleTemperature }, `cascade '${name}'`);
+  const verifier: VerifierOptions = { ...options.verification, model: options.verifier ?? options.weak, samples, temperature: options.sampleTemperature ?? 1 };
   if (typeof options.threshold !== "number" || Number.isNaN(options.threshold)) throw new TandemError("invalid_policy", `cascade '${name}': threshold must be a number (−Infinity = never escalate)`);
   const price = options.strong.price;
 
@@ -73,6 +87,18 @@ export function cascade(options: CascadeOptions): Model {
           answer: results[vote.index],
           calls,
           decision: decision(vote.share, escalated, `${Math.round(vote.share * samples)}/${samples} weak samples agree on "${vote.answer.slice(0, 40)}" (share ${vote.share.toFixed(2)} ${escalated ? "<" : "≥"} ${options.threshold})`),
+        };
+      }
+      if (options.signal === "verify") {
+        const r = await options.weak.generate(request, signal);
+        const weakCalls = r.info.calls.map((c) => ({ ...c, role: "weak" }));
+        if (r.toolCalls?.length) return { answer: r, calls: weakCalls, decision: decision(1, false, "weak answered with tool calls: not verified, kept") };
+        const v = await verifyAnswer(verifier, verificationInput(request.messages, r.text), { seed: request.seed, user: request.user }, signal);
+        const escalated = v.probability < options.threshold;
+        return {
+          answer: r,
+          calls: [...weakCalls, ...v.calls],
+          decision: decision(v.probability, escalated, `${escalated ? "unverified" : "verified"}: ${describeVerification(v)} ${escalated ? "<" : "≥"} threshold ${options.threshold}`),
         };
       }
       const r = await options.weak.generate({ ...request, logprobs: true }, signal);
@@ -107,12 +133,13 @@ export function cascade(options: CascadeOptions): Model {
 
   return {
     id: name,
-    location: combinedLocation([options.weak, options.strong]),
+    location: combinedLocation([options.weak, options.strong, ...(options.signal === "verify" ? [verifier.model] : [])]),
     price,
-    /** The weak attempt (every self-consistency sample) and then the strong model. */
+    /** The weak attempt (every self-consistency sample; or one answer and k verifier samples) and then the strong model. */
     worstCase: (perCall) =>
       sumWorstCases([
         ...Array.from({ length: options.signal === "self-consistency" ? samples : 1 }, () => worstCaseOf(options.weak, perCall)),
+        ...(options.signal === "verify" ? Array.from({ length: samples }, () => worstCaseOf(verifier.model, verifierSampleBound(perCall, verifier.maxTokens))) : []),
         worstCaseOf(options.strong, perCall),
       ]),
     async generate(request, signal) {

@@ -7,11 +7,15 @@
  * - `min-logprob`: the least likely token's log-probability (nats, ≤ 0). Escalate when below.
  * - `self-consistency`: share of k sampled weak answers that agree with the majority answer
  *   (∈ [1/k, 1]; Wang et al. 2023; MoT, Yue et al. 2024). Escalate when below.
+ * - `verify`: P(correct) of the weak answer by few-shot self-verification — a verifier model
+ *   (default: the weak model itself) sampled k times on AutoMix's prompt, share of "correct"
+ *   verdicts (∈ [0, 1]; AutoMix, Madaan et al. 2023; see ../verify/verifier.ts). Escalate when
+ *   below. AutoMix's POMDP meta-verifier is replaced by this threshold.
  */
 import type { TokenLogprob } from "../../core/wire.js";
 
 /** The confidence signals a cascade can use. */
-export type CascadeSignal = "mean-logprob" | "min-logprob" | "self-consistency";
+export type CascadeSignal = "mean-logprob" | "min-logprob" | "self-consistency" | "verify";
 
 /** Mean token log-probability in nats/token; -Infinity for an empty answer. */
 export function meanLogprob(logprobs: readonly TokenLogprob[] | undefined): number {
