@@ -9,20 +9,24 @@
  * `gpt-3.5-turbo/pot2@t=0.4`, `gpt-4/cot1`, `gpt-4/cot1-greedy`, whose `samples` hold every
  * answer (score 1 when it equals the reference exactly, as MoT's `finqa_equal` on strings) and
  * whose `score` is that of the majority answer (MoT's `get_major_ans`). `gpt-3.5-turbo` and
- * `gpt-4` alone alias the `cot1` views. Costs are estimated the way MoT's `get_real_cost` does —
- * demonstrations + question once per call, all samples as output, at MoT's prices
- * ({@link MOT_PRICES}) — with approximate token counts (tokens.ts) instead of tiktoken.
+ * `gpt-4` alone alias the `cot1` views. Costs follow MoT's `get_real_cost` — demonstrations +
+ * question once per call, every sample as output — with exact cl100k_base counts (tokens.ts: the
+ * prompt as one chat message, each sample's text) at MoT's own prices ({@link MOT_PRICES}, the
+ * 2023 list prices the paper used — kept as written there so the paper's cost ratios reproduce;
+ * today's are in the catalogue). Not marked `costEstimated`.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TandemError } from "../core/errors.js";
 import type { ModelOutcome, ReplayRecord, SampleOutcome } from "./dataset.js";
 import type { ImportStats } from "./import-routellm.js";
-import { approxTokens, usdOf } from "./tokens.js";
+import { costOf, type Price } from "../core/model.js";
+import type { CostOptions } from "./import-routellm.js";
+import { tokenizerFor } from "./tokens.js";
 import { majorityVote } from "../strategies/cascade/signals.js";
 
-/** USD per 1M tokens, as in MoT's utils.py ($0.0015/$0.002 and $0.03/$0.06 per 1k). */
-export const MOT_PRICES: Record<string, { inputPerMillion: number; outputPerMillion: number }> = {
+/** USD per 1M tokens, as in MoT's utils.py ($0.0015/$0.002 and $0.03/$0.06 per 1k) — hand-written on purpose: the paper's prices. */
+export const MOT_PRICES: Record<string, Price> = {
   "gpt-3.5-turbo": { inputPerMillion: 1.5, outputPerMillion: 2 },
   "gpt-4": { inputPerMillion: 30, outputPerMillion: 60 },
 };
@@ -76,11 +80,11 @@ export function motView(file: string): { task: string; view: string; base: strin
  * `GPT3…` folder and `gpt-4` under `GPT4…`. Throws `invalid_request` when files disagree on the
  * questions.
  */
-export function importMoT(paths: readonly string[], options: { prompts?: string } = {}): { records: ReplayRecord[]; stats: ImportStats } {
+export function importMoT(paths: readonly string[], options: { prompts?: string } & CostOptions = {}): { records: ReplayRecord[]; stats: ImportStats } {
   const files = collectFiles(paths).filter((f) => f.endsWith(".json") && !basename(f).includes("prompts"));
   const prompts = findPrompts(files, options.prompts);
   const records: ReplayRecord[] = [];
-  const stats: ImportStats = { rows: 0, kept: 0, contaminated: 0, skippedMissing: 0 };
+  const stats: ImportStats = { rows: 0, kept: 0, contaminated: 0, skippedMissing: 0, tokenizers: {}, prices: {} };
   for (const file of files) {
     const folder = basename(dirname(file));
     const model = /gpt4/i.test(folder) ? "gpt-4" : /gpt3/i.test(folder) ? "gpt-3.5-turbo" : folder;
@@ -88,7 +92,10 @@ export function importMoT(paths: readonly string[], options: { prompts?: string 
     const demoKey = `${task}_${base.slice(0, 3).replace("cot", "CoT").replace("pot", "PoT")}${base.slice(3)}_prompting`;
     const demos = prompts[demoKey] ?? "";
     const items = JSON.parse(readFileSync(file, "utf8")) as MotItem[];
-    const price = MOT_PRICES[model] ?? { inputPerMillion: 0, outputPerMillion: 0 };
+    const price = options.prices?.[model] ?? MOT_PRICES[model] ?? { inputPerMillion: 0, outputPerMillion: 0 };
+    const tokenizer = tokenizerFor(model, options.tokenizers);
+    stats.tokenizers![model] = tokenizer.name;
+    stats.prices![model] = options.prices?.[model] ? "explicit" : MOT_PRICES[model] ? "MoT paper (utils.py)" : "none (cost 0)";
     items.forEach((item, i) => {
       let record = records[i];
       if (!record) {
@@ -100,15 +107,15 @@ export function importMoT(paths: readonly string[], options: { prompts?: string 
       const samples: SampleOutcome[] = item.results.map((a, j) => ({
         answer: a === null || a === undefined ? null : String(a),
         score: a !== null && a !== undefined && String(a) === item.answer ? 1 : 0,
-        completionTokens: approxTokens(item.generated[j] ?? ""),
+        completionTokens: tokenizer.count(item.generated[j] ?? ""),
       }));
-      const promptTokens = approxTokens(demos + item.question);
-      const completionTokens = approxTokens(item.generated.join("\n"));
+      const promptTokens = tokenizer.countPrompt(demos + item.question);
+      const completionTokens = item.generated.reduce((n, text) => n + tokenizer.count(text ?? ""), 0);
       const major = majorityAnswer(samples.map((s) => s.answer));
       const outcome: ModelOutcome = {
         score: major.answer !== null && major.answer === item.answer ? 1 : 0,
-        cost: usdOf(promptTokens, completionTokens, price.inputPerMillion, price.outputPerMillion),
-        costEstimated: true,
+        cost: costOf(price, { promptTokens, completionTokens }),
+        costEstimated: !tokenizer.exact,
         promptTokens,
         completionTokens,
         response: item.generated[0] ?? "",

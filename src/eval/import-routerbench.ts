@@ -10,10 +10,9 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { TandemError } from "../core/errors.js";
-import { parseCsv } from "./csv.js";
 import type { ModelOutcome, ReplayRecord } from "./dataset.js";
 import type { ImportStats } from "./import-routellm.js";
-import { expandCsvFiles } from "./import-routellm.js";
+import { expandCsvFiles, readCsvRows } from "./import-routellm.js";
 import { parsePythonStringList } from "./python-literal.js";
 
 /** Converts RouterBench CSVs into replay records (id = `sample_id`, group = `eval_name`). */
@@ -22,7 +21,7 @@ export function importRouterBench(paths: readonly string[]): { records: ReplayRe
   const records: ReplayRecord[] = [];
   const seen = new Set<string>();
   for (const file of expandCsvFiles(paths)) {
-    const rows = parseCsv(readFileSync(file, "utf8"));
+    const rows = readCsvRows(readFileSync(file, "utf8"));
     const header = rows[0] ?? [];
     const col = (name: string) => header.indexOf(name);
     if (col("prompt") < 0 || col("sample_id") < 0) throw new TandemError("invalid_request", `${file}: not a RouterBench CSV (needs 'sample_id' and 'prompt')`);

@@ -9,12 +9,21 @@
  * answer is decoded whichever form comes back. Vectors are put back in input order by their
  * `index`. Usage is the upstream's `prompt_tokens`, else the inputs counted with the o200k
  * tokenizer.
+ *
+ * Without an explicit `price`, the model is priced from the bundled catalogue
+ * (@pydantic/genai-prices, src/core/pricing/catalogue.ts), as the chat provider
+ * (openai-compatible.ts) is: by the provider whose API URL `baseURL` is; when `baseURL` is no
+ * catalogued provider's (a proxy, a relay on 127.0.0.1), as an OpenAI model name — genai-prices
+ * recognises OpenAI models by name only for `gpt-*` / `o*`, not `text-embedding-*`. Every call
+ * priced so records `priceSource`.
  */
 import { countTokens } from "gpt-tokenizer";
+import { findProvider } from "@pydantic/genai-prices";
 import OpenAI from "openai";
 import { base64ToVector, type EmbeddingModel, type EmbedRequest, type EmbedResult } from "../core/embedding.js";
 import { TandemError } from "../core/errors.js";
 import { leafInfo, type ModelLocation, type Price } from "../core/model.js";
+import { lookupCatalogue, type CatalogueEntry } from "../core/pricing/catalogue.js";
 
 /** Options of {@link openaiCompatibleEmbeddings}. */
 export interface OpenAICompatibleEmbeddingsOptions {
@@ -28,7 +37,11 @@ export interface OpenAICompatibleEmbeddingsOptions {
   model: string;
   /** Default `cloud`. */
   location?: ModelLocation;
-  /** USD per 1M input tokens (`inputPerMillion`). Default 0. */
+  /**
+   * USD per 1M input tokens (`inputPerMillion`). Default: the bundled catalogue's price of
+   * `model` (see the module comment; offline, recorded as `priceSource` on every call), else 0.
+   * Models with `location: "edge"` are never looked up.
+   */
   price?: Price;
   /** The upstream honours `dimensions` (OpenAI text-embedding-3): forwarded, and the answer's length checked. Default false. */
   supportsDimensions?: boolean;
@@ -53,11 +66,13 @@ export interface OpenAICompatibleEmbeddingsOptions {
 export function openaiCompatibleEmbeddings(options: OpenAICompatibleEmbeddingsOptions): EmbeddingModel {
   const id = options.id ?? options.model;
   const location = options.location ?? "cloud";
-  const price = options.price ?? { inputPerMillion: 0, outputPerMillion: 0 };
+  const baseURL = (options.baseURL ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  const catalogued = options.price || location === "edge" ? undefined : cataloguedEmbedding(options.model, baseURL);
+  const price = options.price ?? catalogued?.price ?? { inputPerMillion: 0, outputPerMillion: 0 };
   const supportsDimensions = options.supportsDimensions ?? false;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const client = new OpenAI({
-    baseURL: options.baseURL ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
+    baseURL,
     apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none",
     timeout: timeoutMs,
     maxRetries: options.maxRetries ?? 2,
@@ -125,4 +140,22 @@ export function openaiCompatibleEmbeddings(options: OpenAICompatibleEmbeddingsOp
   }
 
   return { id, location, price, supportsDimensions, embed };
+}
+
+/**
+ * The catalogue entry of embedding model `model` served at `baseURL`: looked up at the provider
+ * the URL names; at a URL the catalogue does not know, looked up as an OpenAI model (the
+ * catalogue's name matching skips OpenAI's embedding names). Undefined for a model it does not
+ * price (local embedders, unknown names). Offline; never throws.
+ */
+export function cataloguedEmbedding(model: string, baseURL: string): CatalogueEntry | undefined {
+  const byURL = lookupCatalogue(model, { baseURL });
+  if (byURL) return byURL;
+  let known: unknown;
+  try {
+    known = findProvider({ providerApiUrl: baseURL });
+  } catch {
+    known = undefined;
+  }
+  return known ? undefined : lookupCatalogue(model, { provider: "openai" });
 }
