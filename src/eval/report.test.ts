@@ -2,10 +2,73 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inflateSync } from "node:zlib";
 import { importOutcomes } from "./importers.js";
-import { writeReport, type EvalReport } from "./report.js";
+import { reportSvg, writeReport, type EvalReport } from "./report.js";
 import { runEval } from "./run-eval.js";
+import { findPlotFont, svgToPng } from "./svg-plot.js";
 import { sharedData } from "../../test/helpers.js";
+
+/**
+ * An independent PNG reader (the format's spec, not resvg): checks the signature and chunk
+ * layout, inflates IDAT and undoes the five scanline filters. 8-bit RGBA or RGB only.
+ */
+function decodePng(buf: Buffer): { width: number; height: number; rgba: (x: number, y: number) => [number, number, number, number] } {
+  expect([...buf.subarray(0, 8)]).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+  let off = 8;
+  let width = 0, height = 0, channels = 0;
+  const idat: Buffer[] = [];
+  const types: string[] = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString("latin1", off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    types.push(type);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      expect(data[8]).toBe(8); // bit depth
+      channels = data[9] === 6 ? 4 : data[9] === 2 ? 3 : 0;
+      expect(channels).toBeGreaterThan(0);
+      expect(data[12]).toBe(0); // not interlaced
+    } else if (type === "IDAT") idat.push(data);
+    off += 12 + len;
+  }
+  expect(types[0]).toBe("IHDR");
+  expect(types.at(-1)).toBe("IEND");
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  expect(raw.length).toBe(height * (stride + 1));
+  const px = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    if (filter > 4) throw new Error(`bad PNG filter ${filter} on row ${y}`);
+    const src = y * (stride + 1) + 1;
+    const row = y * stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? px[row + i - channels] : 0;
+      const b = y > 0 ? px[row - stride + i] : 0;
+      const c = i >= channels && y > 0 ? px[row - stride + i - channels] : 0;
+      let pred = 0;
+      if (filter === 1) pred = a;
+      else if (filter === 2) pred = b;
+      else if (filter === 3) pred = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      px[row + i] = (raw[src + i] + pred) & 0xff;
+    }
+  }
+  return {
+    width,
+    height,
+    rgba: (x, y) => {
+      const i = y * stride + x * channels;
+      return [px[i], px[i + 1], px[i + 2], channels === 4 ? px[i + 3] : 255];
+    },
+  };
+}
 
 /** Independent recomputation, written without metrics.ts: group rows, sort, trapezoid, interpolate. */
 function recompute(rows: Array<{ strategy: string; point: number; score: number; strong: boolean }>, strategy: string, weakAcc: number, strongAcc: number) {
@@ -62,6 +125,48 @@ describe("eval report", () => {
     expect(svg).toContain("<svg");
     expect(svg).toContain("oracle");
     expect(readFileSync(join(dir, "report.md"), "utf8")).toContain("| strategy | APGR |");
+    expect(decodePng(readFileSync(join(dir, "curve.png"))).width).toBe(1280);
+  });
+
+  it("curve.png beside curve.svg: a valid 1280×840 PNG with the curves, the axes and the text drawn", async () => {
+    const line = (k: number) => Array.from({ length: 11 }, (_, i) => ({ threshold: i / 10, strongShare: i / 10, accuracy: 0.6 + k * 0.02 * i, cost: 0.001 * i }));
+    const report: EvalReport = {
+      dataset: "synthetic", n: 100, setting: "binary", settings: {},
+      weak: { model: "weak", accuracy: 0.6, cost: 0 }, strong: { model: "strong", accuracy: 0.8, cost: 0.01 },
+      strategies: [{ name: "route:knn", kind: "route", points: line(1) }, { name: "oracle", kind: "oracle", points: line(1.5) }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), "tandem-png-"));
+    await writeReport(dir, report, []);
+    const png = decodePng(readFileSync(join(dir, "curve.png")));
+    expect([png.width, png.height]).toEqual([1280, 840]);
+    let white = 0, dark = 0, blue = 0, titleInk = 0, transparent = 0;
+    for (let y = 0; y < png.height; y++) {
+      for (let x = 0; x < png.width; x++) {
+        const [r, g, b, a] = png.rgba(x, y);
+        if (a !== 255) transparent++;
+        if (r > 250 && g > 250 && b > 250) white++;
+        if (r < 80 && g < 80 && b < 80) {
+          dark++;
+          if (y < 56) titleInk++; // above the plot area (top margin 36 px × 2): only the title's glyphs
+        }
+        if (Math.abs(r - 0x1f) < 24 && Math.abs(g - 0x77) < 24 && Math.abs(b - 0xb4) < 24) blue++; // the first series' colour
+      }
+    }
+    const total = png.width * png.height;
+    expect(transparent).toBe(0); // white background
+    expect(white / total).toBeGreaterThan(0.7); // mostly background…
+    expect(white / total).toBeLessThan(0.995); // …but not blank
+    expect(dark).toBeGreaterThan(3000); // axes, ticks and labels
+    expect(blue).toBeGreaterThan(500); // the route curve and its legend line
+    // a font was found on this machine and the title was set in it (resvg draws no text without one)
+    expect(findPlotFont(), "no sans-serif font: install fonts-dejavu-core or set TANDEM_PLOT_FONT").toBeDefined();
+    expect(titleInk).toBeGreaterThan(400);
+    // the same SVG with no font at all has no title ink: the check above can fail
+    const svg = reportSvg(report);
+    const noFont = decodePng(svgToPng(svg, { fontFile: "/nonexistent-font.ttf" }).png);
+    let noFontInk = 0;
+    for (let y = 0; y < 56; y++) for (let x = 0; x < noFont.width; x++) if (noFont.rgba(x, y)[0] < 80) noFontInk++;
+    expect(noFontInk).toBe(0);
   });
 
   it("multi-model setting reports AIQ of routers, the zero router and the oracle (RouterBench ARC-C)", async () => {

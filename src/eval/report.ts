@@ -1,13 +1,14 @@
 /**
  * The report of `tandem eval`: DIR/decisions.jsonl (one {@link DecisionRow} per query and
  * operating point), DIR/report.json ({@link EvalReport}), DIR/report.md (tables) and
- * DIR/curve.svg (cost–quality curves). PNG is not written (no rasteriser without a dependency).
+ * DIR/curve.svg (cost–quality curves) with DIR/curve.png beside it (the same figure rendered by
+ * resvg, see {@link svgToPng}).
  */
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DecisionRow, ModelSummary, StrategyResult } from "./evaluate.js";
 import type { MotResult } from "./mot-cascade.js";
-import { renderSvgPlot } from "./svg-plot.js";
+import { renderSvgPlot, svgToPng } from "./svg-plot.js";
 
 /** What report.json holds. */
 export interface EvalReport {
@@ -85,7 +86,10 @@ export function reportSvg(r: EvalReport): string {
   );
 }
 
-/** Writes decisions.jsonl, report.json, report.md and curve.svg into `dir` (created). Resolves when written. */
+/**
+ * Writes decisions.jsonl, report.json, report.md, curve.svg and curve.png (1280×840) into `dir`
+ * (created). Resolves when written; rejects on a file-system error.
+ */
 export async function writeReport(dir: string, report: EvalReport, decisions: readonly DecisionRow[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await new Promise<void>((resolve, reject) => {
@@ -103,5 +107,7 @@ export async function writeReport(dir: string, report: EvalReport, decisions: re
   });
   writeFileSync(join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
   writeFileSync(join(dir, "report.md"), reportMarkdown(report));
-  writeFileSync(join(dir, "curve.svg"), reportSvg(report));
+  const svg = reportSvg(report);
+  writeFileSync(join(dir, "curve.svg"), svg);
+  writeFileSync(join(dir, "curve.png"), svgToPng(svg).png);
 }

@@ -1,7 +1,11 @@
 /**
  * A dependency-free SVG line plot of cost–quality curves (RouteLLM's "strong model calls (%)
- * vs. performance" figure, RouterBench's cost vs. quality figure).
+ * vs. performance" figure, RouterBench's cost vs. quality figure), and its PNG rendering through
+ * resvg (`@resvg/resvg-js`, a maintained Rust SVG renderer) with a font file found on the machine,
+ * so the text renders offline and the same on every run.
  */
+import { Resvg } from "@resvg/resvg-js";
+import { existsSync } from "node:fs";
 
 /** One curve: a name and its (x, y) points. */
 export interface PlotSeries {
@@ -64,4 +68,62 @@ export function renderSvgPlot(series: readonly PlotSeries[], options: { title: s
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";
+}
+
+/**
+ * Sans-serif font files tried, in order, for the PNG's text: DejaVu Sans and Liberation Sans
+ * (Debian/Ubuntu, Fedora, Arch paths), then macOS and Windows Arial. `TANDEM_PLOT_FONT` (a .ttf/.otf
+ * path) goes first when set.
+ */
+export const PLOT_FONT_CANDIDATES: readonly string[] = [
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+  "/usr/share/fonts/TTF/DejaVuSans.ttf",
+  "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+  "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+  "/usr/share/fonts/liberation/LiberationSans-Regular.ttf",
+  "/System/Library/Fonts/Supplemental/Arial.ttf",
+  "/Library/Fonts/Arial.ttf",
+  "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/** The first existing font file of `TANDEM_PLOT_FONT` and {@link PLOT_FONT_CANDIDATES}, or undefined. */
+export function findPlotFont(candidates: readonly string[] = PLOT_FONT_CANDIDATES, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return [env.TANDEM_PLOT_FONT, ...candidates].find((f): f is string => !!f && existsSync(f));
+}
+
+/** A PNG rendered from an SVG, and how its text was set. */
+export interface PngRendering {
+  /** The PNG file's bytes. */
+  png: Buffer;
+  /** Pixels. */
+  width: number;
+  height: number;
+  /**
+   * The font file the text was set in; "system" when none of the candidates exists and resvg
+   * scanned the system's font folders instead (on a machine with no fonts at all the PNG then has
+   * no text — the SVG beside it still does).
+   */
+  font: string;
+}
+
+/**
+ * Renders an SVG document to PNG with resvg at `scale` × its own size (default 2: 1280×840 for
+ * {@link renderSvgPlot}'s 640×420), on a white background. Only the font of {@link findPlotFont}
+ * is loaded (pass `fontFile` to choose one) and every family falls back to it, so the machine's
+ * font configuration does not change the picture. Throws resvg's error on an invalid SVG.
+ */
+export function svgToPng(svg: string, options: { scale?: number; fontFile?: string } = {}): PngRendering {
+  const fontFile = options.fontFile ?? findPlotFont();
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: "zoom", value: options.scale ?? 2 },
+    background: "white",
+    font: fontFile
+      ? { loadSystemFonts: false, fontFiles: [fontFile] } // the only face loaded: resvg falls back to it for every family
+      : { loadSystemFonts: true },
+    logLevel: "off",
+  });
+  const image = resvg.render();
+  return { png: image.asPng(), width: image.width, height: image.height, font: fontFile ?? "system" };
 }
