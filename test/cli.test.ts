@@ -54,6 +54,6 @@ describe("tandem CLI", () => {
     const r = await client.chat.completions.create({ model: "route", messages: [{ role: "user", content: "What is 16 - 3 - 4?" }], max_tokens: 8 });
     expect((r as unknown as { tandem: { served_by: string } }).tandem.served_by).toBe("cloud");
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toEqual(["edge", "cloud", "route", "cascade"]);
+    expect(models.data.map((m) => m.id)).toEqual(["edge", "cloud", "route", "cascade", "edge-embed"]); // chat models and strategies, then the embedding model
   });
 });

@@ -6,12 +6,22 @@
 export class StopMatcher {
   private pending = "";
   private stopped = false;
+  private hit: string | undefined;
 
   constructor(private readonly stops: readonly string[]) {}
 
   /** True once a stop sequence has been seen. */
   get done(): boolean {
     return this.stopped;
+  }
+
+  /**
+   * The stop sequence that matched (the earliest in the text; of those starting there, the first
+   * in the constructor's list), or undefined while none has. Lets a protocol report which one
+   * ended the generation (Anthropic's `stop_sequence`).
+   */
+  get matched(): string | undefined {
+    return this.hit;
   }
 
   /**
@@ -25,7 +35,10 @@ export class StopMatcher {
     for (const s of this.stops) {
       if (!s) continue;
       const i = this.pending.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+      if (i >= 0 && (cut < 0 || i < cut)) {
+        cut = i;
+        this.hit = s;
+      }
     }
     if (cut >= 0) {
       const emit = this.pending.slice(0, cut);
