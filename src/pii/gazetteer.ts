@@ -7,34 +7,10 @@
  */
 import { createRequire } from "node:module";
 
-/** Word lists of a gazetteer (lower-cased single words, sorted, deduplicated). */
-export interface Gazetteer {
-  first: string[];
-  last: string[];
-  place: string[];
-  /**
-   * Country and continent names (lower-cased, whole names such as "united states"): places too
-   * coarse to identify anyone, which the detector does not report by default. Not a feature.
-   */
-  country?: string[];
-  /** Where the lists came from (package, version, locales). */
-  source: string;
-}
+import type { Gazetteer } from "./gazetteer-index.js";
 
-/** Lookup table: lower-cased word → tag letters ("F", "L", "P", "FL", …). */
-export function gazetteerIndex(g: Gazetteer): Map<string, string> {
-  const m = new Map<string, string>();
-  const add = (words: readonly string[], tag: string) => {
-    for (const w of words) {
-      const cur = m.get(w) ?? "";
-      if (!cur.includes(tag)) m.set(w, cur + tag);
-    }
-  };
-  add(g.first, "F");
-  add(g.last, "L");
-  add(g.place, "P");
-  return m;
-}
+// The data shape and lookup (browser-safe, used at detection time) live in gazetteer-index.ts.
+export { gazetteerIndex, type Gazetteer } from "./gazetteer-index.js";
 
 const LATIN_WORD = /^[\p{Script=Latin}'’-]{2,24}$/u;
 

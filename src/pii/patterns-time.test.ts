@@ -50,6 +50,7 @@ const time = (f: () => unknown) => {
 };
 /** Median of 3 runs (the machine is shared and noisy). */
 const timeOf = (f: () => unknown) => [time(f), time(f), time(f)].sort((a, b) => a - b)[1];
+const medianOf5 = (f: () => unknown) => [time(f), time(f), time(f), time(f), time(f)].sort((a, b) => a - b)[2];
 
 const nonPhone = DEFAULT_RECOGNIZERS.filter((r) => r !== phoneRecognizer);
 const texts1MB = [...Object.entries(ADVERSARIAL).map(([k, g]) => [k, g(MB)] as const), ["random a.@-x1", randomText(MB, "a.@-x1", 7)] as const, ["random a-.", randomText(MB, "a-.", 9)] as const];
@@ -60,9 +61,14 @@ describe("pattern recognizers run in linear time (issue #10)", () => {
       const full = time(() => r.find(text));
       expect(full, `${r.type} on 1 MB of ${name}`).toBeLessThan(1_500);
       if (full > 20) {
-        // Only meaningful when the time is measurable: 256 KB vs 1 MB.
-        const quarter = timeOf(() => r.find(text.slice(0, MB / 4)));
-        expect(timeOf(() => r.find(text)) / Math.max(quarter, 1), `${r.type} ratio on ${name}`).toBeLessThan(8);
+        // Only meaningful when the time is measurable: 256 KB vs 1 MB, medians of 5 so that one GC
+        // pause or a busy neighbour on a loaded machine does not decide (a linear scan gives ≈ 4,
+        // a quadratic one ≈ 16); skipped when the 1 MB median itself is too small to measure.
+        const fullMedian = medianOf5(() => r.find(text));
+        if (fullMedian > 20) {
+          const quarter = medianOf5(() => r.find(text.slice(0, MB / 4)));
+          expect(fullMedian / Math.max(quarter, 2), `${r.type} ratio on ${name}`).toBeLessThan(8);
+        }
       }
     }
   }, 120_000);

@@ -8,77 +8,10 @@
 import validator from "validator";
 import { findNumbers, isValidPhoneNumber, type CountryCode } from "libphonenumber-js/max";
 import type { EntityType, PiiSpan } from "./types.js";
+import { ID_RECOGNIZERS } from "./id-recognizers.js";
+import { hasContext, matches, scanWindows, span, trimEnd, windowed, type PatternRecognizer } from "./recognizer-kit.js";
 
-/**
- * One structured-PII recognizer: returns candidate spans of `text`.
- *
- * Time: every built-in recognizer runs in time linear in `text.length` (no regular expression
- * here backtracks over more than a bounded stretch; see `patterns-time.test.ts`).
- */
-export interface PatternRecognizer {
-  readonly type: EntityType;
-  /** All candidate spans of `text` (offsets into `text`). Synchronous. */
-  find(text: string): PiiSpan[];
-  /**
-   * The same search in bounded steps, for callers that must yield between them (the detector):
-   * each step's batch covers one window of the text (spans may repeat across overlapping
-   * windows; `resolveOverlaps` drops the duplicates). On texts no longer than one window the
-   * batches equal `find(text)`. Optional: recognizers without it are run with `find` in one step.
-   */
-  scan?(text: string): Iterable<PiiSpan[]>;
-}
-
-/** Window of the built-in regex recognizers' `scan`, UTF-16 units. */
-export const SCAN_WINDOW = 32_768;
-/** Overlap of consecutive windows: longer than any span they report (URLs ≤ 2,084, see `validator.isURL`) plus context. */
-export const SCAN_OVERLAP = 4_096;
-
-/**
- * Runs `find` over overlapping windows of `text` (`size` units, consecutive windows sharing
- * `overlap`), yielding each window's spans with offsets into `text`. One window when
- * `text.length <= size`.
- */
-export function* scanWindows(text: string, find: (window: string) => PiiSpan[], size = SCAN_WINDOW, overlap = SCAN_OVERLAP): Generator<PiiSpan[]> {
-  if (text.length <= size) {
-    yield find(text);
-    return;
-  }
-  const step = size - overlap;
-  for (let from = 0; ; from += step) {
-    const to = Math.min(text.length, from + size);
-    yield find(text.slice(from, to)).map((s) => ({ ...s, start: s.start + from, end: s.end + from }));
-    if (to === text.length) return;
-  }
-}
-
-/** A recognizer whose `scan` windows its (linear, whole-text) `find`. */
-function windowed(type: EntityType, find: (text: string) => PiiSpan[]): PatternRecognizer {
-  return { type, find, scan: (text) => scanWindows(text, find) };
-}
-
-/** Words whose presence within `window` characters before `start` raises a score. */
-function hasContext(text: string, start: number, words: RegExp, window = 48): boolean {
-  return words.test(text.slice(Math.max(0, start - window), start));
-}
-
-function span(text: string, start: number, end: number, type: EntityType, score: number): PiiSpan {
-  return { start, end, type, text: text.slice(start, end), score, source: "pattern" };
-}
-
-/** Trims trailing punctuation a regex over-captured (`example.com.` → `example.com`). */
-function trimEnd(text: string, start: number, end: number): number {
-  while (end > start && /[.,;:!?)\]}'"”’>]/.test(text[end - 1])) end--;
-  return end;
-}
-
-function* matches(re: RegExp, text: string): Generator<RegExpExecArray> {
-  const r = new RegExp(re.source, re.flags.includes("g") ? re.flags : re.flags + "g");
-  let m: RegExpExecArray | null;
-  while ((m = r.exec(text)) !== null) {
-    if (m[0].length === 0) r.lastIndex++;
-    yield m;
-  }
-}
+export { SCAN_OVERLAP, SCAN_WINDOW, scanWindows, type PatternRecognizer } from "./recognizer-kit.js";
 
 const LOCAL_CHAR = /^[\p{L}\p{N}._%+-]$/u;
 const DOMAIN_CHAR = /^[\p{L}\p{N}.-]$/u;
@@ -393,15 +326,82 @@ export const ssnRecognizer: PatternRecognizer = windowed("US_SSN", (text) => {
 });
 
 const PHONE_COUNTRIES: CountryCode[] = ["US", "GB", "DE", "FR", "AU", "IT", "ES", "NL", "SE", "CH", "BR", "IN"];
-const PHONE_CONTEXT = /\b(phone|call|tel|telephone|mobile|cell|fax|number|reach|contact|dial|text me|whatsapp)\b/i;
+// "number" counts unless an identity-document or bank word names the number ("passport number").
+const PHONE_CONTEXT = /\b(phone|call|tel|telephone|mobile|cell|fax|(?<!(?:passport|account|licen[cs]e|routing|card|ssn|security|itin|npi|nhs|dea|id|bank|acct)\.? )number|reach|contact|dial|text me|whatsapp)\b/i;
 /** Window of the phone recognizer (libphonenumber-js costs ≈ 5–15 µs per character of digit-dense text per region). */
 export const PHONE_WINDOW = 1_024;
 /** Overlap of phone windows: a phone number with extension and the context words before it. */
 export const PHONE_OVERLAP = 160;
 
+/**
+ * The stretches of `text` that may hold a phone number: maximal runs of digits and phone
+ * punctuation (spaces, `+ ( ) - . /`, an `x` of an extension) with at least 7 digits, widened by
+ * a few characters on each side. libphonenumber's search then runs over these alone rather than
+ * over the whole window — most prose has none — which is most of the recognizer's time.
+ * Returns `[from, to)` pairs in order, non-overlapping.
+ */
+export function phoneSegments(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      i++;
+      continue;
+    }
+    // A run starting at a digit; include phone punctuation and digits.
+    let start = i;
+    let digits = 0;
+    let end = i;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (d >= 48 && d <= 57) {
+        digits++;
+        end = i + 1;
+      } else if (!(d === 32 || d === 0xa0 || d === 9 || d === 43 || d === 40 || d === 41 || d === 45 || d === 46 || d === 47 || d === 120 || d === 0x2010 || d === 0x2011 || d === 0x2013)) break;
+      i++;
+    }
+    if (digits >= 7) {
+      const from = Math.max(0, start - 4);
+      const to = Math.min(n, end + 8);
+      const last = out[out.length - 1];
+      if (last && from <= last[1]) last[1] = to;
+      else out.push([from, to]);
+    }
+  }
+  return out;
+}
+
 /** One region's `findNumbers` over `text`, turned into spans (see {@link phoneRecognizer}). */
-function phoneSpansFor(text: string, country: CountryCode): PiiSpan[] {
+function phoneSpansFor(text: string, country: CountryCode, segments: ReadonlyArray<[number, number]> = [[0, text.length]]): PiiSpan[] {
   const out: PiiSpan[] = [];
+  for (const [from, to] of segments) {
+    for (const r of phoneMatches(from === 0 && to === text.length ? text : text.slice(from, to), country)) {
+      const startsAt = r.startsAt + from;
+      let end = r.endsAt + from;
+      const ext = /^x\d{1,5}/.exec(text.slice(end, end + 6));
+      if (ext) end += ext[0].length;
+      if (/[\p{L}\p{N}]/u.test(cpBefore(text, startsAt)) || /[\p{L}\p{N}]/u.test(cpAt(text, end))) continue; // inside a longer token
+      const value = text.slice(startsAt, end);
+      const digits = value.replace(/\D/g, "");
+      if (digits.length < 7 || digits.length > 15) continue;
+      if (/^(19|20)\d{2}-\d{2}-\d{2}/.test(value)) continue; // ISO date
+      let score = 0.7;
+      try {
+        if (isValidPhoneNumber(value.replace(/x\d+$/, ""), country)) score = 0.9;
+      } catch {
+        /* not parseable for this region */
+      }
+      if (hasContext(text, startsAt, PHONE_CONTEXT)) score = Math.min(1, score + 0.1);
+      out.push(span(text, startsAt, end, "PHONE_NUMBER", score));
+    }
+  }
+  return out;
+}
+
+/** libphonenumber-js `findNumbers` (leniency POSSIBLE) over `text` for `country`; [] when it throws. */
+function phoneMatches(text: string, country: CountryCode): Array<{ startsAt: number; endsAt: number }> {
   let results: Array<{ startsAt: number; endsAt: number; number: { number: string } }>;
   // libphonenumber-js throws (and catches) a ParseError per rejected candidate; capturing their
   // stack traces is most of its time on digit-dense text.
@@ -412,29 +412,11 @@ function phoneSpansFor(text: string, country: CountryCode): PiiSpan[] {
     const findOptions = { defaultCountry: country, leniency: "POSSIBLE", v2: true } as unknown as { defaultCountry: CountryCode; v2: true };
     results = findNumbers(text, findOptions) as never;
   } catch {
-    return out;
+    return [];
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  for (const r of results) {
-    let end = r.endsAt;
-    const ext = /^x\d{1,5}/.exec(text.slice(end, end + 6));
-    if (ext) end += ext[0].length;
-    if (/[\p{L}\p{N}]/u.test(cpBefore(text, r.startsAt)) || /[\p{L}\p{N}]/u.test(cpAt(text, end))) continue; // inside a longer token
-    const value = text.slice(r.startsAt, end);
-    const digits = value.replace(/\D/g, "");
-    if (digits.length < 7 || digits.length > 15) continue;
-    if (/^(19|20)\d{2}-\d{2}-\d{2}/.test(value)) continue; // ISO date
-    let score = 0.7;
-    try {
-      if (isValidPhoneNumber(value.replace(/x\d+$/, ""), country)) score = 0.9;
-    } catch {
-      /* not parseable for this region */
-    }
-    if (hasContext(text, r.startsAt, PHONE_CONTEXT)) score = Math.min(1, score + 0.1);
-    out.push(span(text, r.startsAt, end, "PHONE_NUMBER", score));
-  }
-  return out;
+  return results;
 }
 
 /** At least 7 ASCII digits: fewer cannot make an accepted phone number. */
@@ -452,8 +434,10 @@ function* phoneScan(text: string): Generator<PiiSpan[]> {
   for (const window of scanWindows(text, (w) => [{ start: 0, end: w.length, type: "PHONE_NUMBER", text: w, score: 0, source: "pattern" }], PHONE_WINDOW, PHONE_OVERLAP)) {
     const [{ start: from, text: w }] = window;
     if (!mayHoldPhone(w)) continue;
+    const segments = phoneSegments(w);
+    if (segments.length === 0) continue;
     for (const country of PHONE_COUNTRIES) {
-      yield phoneSpansFor(w, country).map((s) => (from === 0 ? s : { ...s, start: s.start + from, end: s.end + from }));
+      yield phoneSpansFor(w, country, segments).map((s) => (from === 0 ? s : { ...s, start: s.start + from, end: s.end + from }));
     }
   }
 }
@@ -475,8 +459,9 @@ function bestPerRange(spans: Iterable<PiiSpan[]>): PiiSpan[] {
  * default regions (US, GB, DE, FR, AU, IT, ES, NL, SE, CH, BR, IN), plus an extension suffix
  * (`x459`). Valid for some region: 0.9, merely possible: 0.7; +0.1 with a context word.
  * Linear time: texts longer than {@link PHONE_WINDOW} are searched in overlapping windows
- * (libphonenumber's own search is super-linear on long digit runs), and windows with fewer
- * than 7 digits are skipped. `scan` yields one batch per (window, region).
+ * (libphonenumber's own search is super-linear on long digit runs), windows with fewer
+ * than 7 digits are skipped, and within a window only the digit runs that may hold a number are
+ * searched ({@link phoneSegments}). `scan` yields one batch per (window, region).
  */
 export const phoneRecognizer: PatternRecognizer = {
   type: "PHONE_NUMBER",
@@ -509,6 +494,7 @@ export const DEFAULT_RECOGNIZERS: readonly PatternRecognizer[] = [
   ipRecognizer,
   urlRecognizer,
   ssnRecognizer,
+  ...ID_RECOGNIZERS,
   dateRecognizer,
   phoneRecognizer,
 ];

@@ -21,6 +21,12 @@ export const ENTITY_TYPES = [
   "AGE",
   "US_SSN",
   "US_DRIVER_LICENSE",
+  "US_PASSPORT",
+  "US_BANK_NUMBER",
+  "US_ITIN",
+  "MEDICAL_LICENSE",
+  "UK_NHS",
+  "CRYPTO",
   "DOMAIN_NAME",
   "NRP",
   "TITLE",
@@ -30,7 +36,8 @@ export const ENTITY_TYPES = [
  * An entity type. Meanings: PERSON (names), GPE (countries, cities, states — "locations"),
  * NRP (nationality, religious or political group), DOMAIN_NAME (URLs and domains),
  * DATE_TIME (dates incl. dates of birth), TITLE (honorifics and job titles), US_SSN and
- * US_DRIVER_LICENSE (ID numbers).
+ * US_DRIVER_LICENSE, US_PASSPORT, US_ITIN and UK_NHS (ID numbers), US_BANK_NUMBER (bank account
+ * and routing numbers), MEDICAL_LICENSE (DEA numbers, NPIs), CRYPTO (wallet addresses).
  */
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
