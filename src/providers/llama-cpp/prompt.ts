@@ -14,38 +14,9 @@
 import { resolveChatWrapper, type ChatHistoryItem, type LlamaModel, type Token } from "node-llama-cpp";
 import { contentText, type ChatMessage } from "../../core/wire.js";
 
-/** Prefixes of the plain template. */
-export interface PlainTemplate {
-  /** Written before each user turn. Default "Question: ". */
-  userPrefix: string;
-  /** Written before each assistant turn. Default "Answer:" (the answer's leading space comes from the tokenizer). */
-  assistantPrefix: string;
-}
-
-export const DEFAULT_PLAIN_TEMPLATE: PlainTemplate = { userPrefix: "Question: ", assistantPrefix: "Answer:" };
-
-/** Renders messages with the plain template (see module comment). Tool results are shown as user-side text. */
-export function renderPlainPrompt(messages: readonly ChatMessage[], template: PlainTemplate = DEFAULT_PLAIN_TEMPLATE): string {
-  const system: string[] = [];
-  const turns: string[] = [];
-  for (const m of messages) {
-    const text = contentText(m.content ?? "");
-    if (m.role === "system" || m.role === "developer") system.push(text);
-    else if (m.role === "user") turns.push(`${template.userPrefix}${text}\n`);
-    else if (m.role === "tool") turns.push(`${template.userPrefix}(tool result) ${text}\n`);
-    else if (m.role === "assistant") {
-      const calls = m.tool_calls?.map((c) => `${c.function.name}(${c.function.arguments})`).join("; ");
-      turns.push(`${template.assistantPrefix} ${text}${calls ? ` [calls: ${calls}]` : ""}\n`);
-    }
-  }
-  const head = system.length ? `${system.join("\n")}\n\n` : "";
-  return `${head}${turns.join("")}${template.assistantPrefix}`;
-}
-
-/** Stop sequences implied by the plain template. */
-export function plainStops(template: PlainTemplate = DEFAULT_PLAIN_TEMPLATE): string[] {
-  return [`\n${template.userPrefix.trim()}`];
-}
+// The text template (no node-llama-cpp, browser-safe) lives in plain.ts.
+export { DEFAULT_PLAIN_TEMPLATE, renderPlainPrompt, plainStops, type PlainTemplate } from "./plain.js";
+import { DEFAULT_PLAIN_TEMPLATE, renderPlainPrompt, type PlainTemplate } from "./plain.js";
 
 /** True when the GGUF file carries a chat template. */
 export function hasChatTemplate(model: LlamaModel): boolean {

@@ -1,6 +1,8 @@
 /** The `route` strategy's policy definition: options schema and builder (see ../registry.ts). */
 import { z } from "zod";
 import { defineStrategy, modelRef } from "../definition.js";
+import { sharedMemoryStore } from "../../store/memory.js";
+import { userCalibration } from "../personalize/calibration.js";
 import { route } from "./index.js";
 import { loadRouter, loadRouterFile } from "./registry.js";
 import type { RouterFile } from "./router.js";
@@ -21,6 +23,11 @@ export const routeDefinition = defineStrategy({
       strongShare: z.number().min(0).max(1).optional(),
       /** Scores observed before the online threshold is used. */
       minObservations: z.number().int().min(1).optional(),
+      /** Per-user calibration from each user's feedback (docs/personalization.md): the personal store file, prior strength κ, largest offset Δ. */
+      userCalibration: z
+        .object({ store: z.string().min(1).default(".tandem/personal.sqlite"), priorStrength: z.number().positive().optional(), maxOffset: z.number().min(0).max(1).optional() })
+        .strict()
+        .optional(),
     })
     .strict(),
   references: (o) => [o.weak, o.strong],
@@ -36,6 +43,7 @@ export const routeDefinition = defineStrategy({
       strongShare: o.strongShare,
       minObservations: o.minObservations,
       stats: context.shared.routerStats,
+      userThreshold: o.userCalibration ? userCalibration(sharedMemoryStore(context.path(o.userCalibration.store)), o.userCalibration) : undefined,
     });
   },
 });

@@ -7,41 +7,10 @@
 import { readFileSync } from "node:fs";
 import { TandemError } from "../../core/errors.js";
 import type { Router, RouterFile } from "./router.js";
-import { HeuristicRouter } from "./routers/heuristic.js";
-import { RandomRouter } from "./routers/random.js";
-import { KnnRouter } from "./routers/knn.js";
-import { MfRouter } from "./routers/mf.js";
-import { TfidfLrRouter } from "./routers/tfidf-lr.js";
+import { loadRouter } from "./kinds.js";
 
-/** Builds a router from its JSON form. */
-export type RouterLoader = (file: RouterFile) => Router;
-
-const loaders = new Map<string, RouterLoader>([
-  ["heuristic", HeuristicRouter.fromJSON],
-  ["random", RandomRouter.fromJSON],
-  ["tfidf-lr", TfidfLrRouter.fromJSON],
-  ["knn", KnnRouter.fromJSON],
-  ["mf", MfRouter.fromJSON],
-]);
-
-/** Adds (or replaces) the loader of a router kind. */
-export function registerRouterKind(kind: string, loader: RouterLoader): void {
-  loaders.set(kind, loader);
-}
-
-/** Kinds that can be loaded. */
-export function routerKinds(): string[] {
-  return [...loaders.keys()].sort();
-}
-
-/** Router from its JSON form. Throws `invalid_policy` for unknown kinds. */
-export function loadRouter(file: RouterFile): Router {
-  const loader = loaders.get(file.kind);
-  if (!loader) {
-    throw new TandemError("invalid_policy", `Unknown router kind '${file.kind}'; known kinds: ${routerKinds().join(", ")}`);
-  }
-  return loader(file);
-}
+// The kinds table (browser-safe) lives in kinds.ts; this module adds reading router files.
+export { loadRouter, registerRouterKind, routerKinds, type RouterLoader } from "./kinds.js";
 
 /** Router from a `router.json` file on disk. */
 export function loadRouterFile(path: string): Router {
