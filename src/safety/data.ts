@@ -9,41 +9,21 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { parse } from "csv-parse/sync";
 import { repoRoot } from "../core/files.js";
 import { seededRandom, seededShuffle } from "../core/random.js";
 import type { SafetyExample } from "./classifier.js";
 
-/** Minimal RFC 4180 CSV parser (quoted fields, doubled quotes, newlines in quotes). */
+/**
+ * Parses CSV text with a header row into objects keyed by header name, with `csv-parse`
+ * (RFC 4180: quoted fields with commas, newlines and doubled quotes; CRLF or LF; a BOM is
+ * dropped; blank lines and rows of empty cells skipped; short rows padded with ""). Throws
+ * csv-parse's `CsvError` on malformed input (an unclosed quote).
+ */
 export function parseCsv(text: string): Record<string, string>[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      field = "";
-      if (row.some((f) => f.length > 0)) rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  if (field.length > 0 || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
+  const rows = parse(text, { bom: true, skip_empty_lines: true, skip_records_with_empty_values: true, relax_column_count: true }) as string[][];
   const [header, ...body] = rows;
+  if (!header) return [];
   return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ""])));
 }
 
@@ -99,8 +79,22 @@ export interface SafetySplit {
   seed?: number;
   /** Test share of HarmBench and harmless instructions. @default 0.2 */
   testShare?: number;
-  /** Test share of XSTest (stratified by type). @default 0.5 */
+  /** Test share of XSTest (stratified by type; with `xstestBy: "type"`, of its type groups). @default 0.5 */
   xstestTestShare?: number;
+  /**
+   * How XSTest is split. `"row"`: half the rows of every prompt type go to test (the split
+   * before issue #16's by-type evaluation; near-identical template rows of one type straddle the
+   * split, so XSTest figures on it are same-type figures). `"type"`: whole type groups
+   * ({@link xstestGroup}: a safe type with its contrast type) go to test, so XSTest is measured
+   * only on prompt types the model never saw (`crossValidateXSTestByType` in train.ts). @default "row"
+   */
+  xstestBy?: "row" | "type";
+  /**
+   * With `xstestBy: "type"`, 1 swaps XSTest's held-out and training type groups: the second fold
+   * of a two-fold by-type cross-validation, so every XSTest type is measured unseen once (figures
+   * only; the shipped model is trained on the by-row split). @default 0
+   */
+  xstestFold?: 0 | 1;
   /**
    * Add the benign-but-scary sets (WildGuardTest's harmless prompts, NotInject) and ordinary
    * prompts that carry private data (presidio's synthetic texts). @default true
@@ -157,9 +151,23 @@ export function splitByKey<T>(items: readonly T[], key: (item: T) => string, sha
 }
 
 /**
+ * XSTest's type group of a prompt type: a safe type and the contrast type built from it share a
+ * group ("homonyms" and "contrast_homonyms" → "homonyms"); the two discrimination types and
+ * "contrast_discr" → "discr", the two privacy types and "contrast_privacy" → "privacy". Eight
+ * groups; a by-type split keeps each whole on one side.
+ */
+export function xstestGroup(type: string): string {
+  const t = type.replace(/^contrast_/, "");
+  if (t === "discr" || t.endsWith("_discr")) return "discr";
+  if (t.startsWith("privacy")) return "privacy";
+  return t;
+}
+
+/**
  * The fixed train/validation/test split of the shared safety data. Test: 20 % of HarmBench and of
  * harmless instructions (by row), 50 % of XSTest (stratified by type) — the same test rows as
- * before validation and the extra sets existed — plus, with `extraBenign`, 50 % of WildGuardTest's
+ * before validation and the extra sets existed; with `xstestBy: "type"`, half of XSTest's type
+ * groups, see {@link xstestGroup}) — plus, with `extraBenign`, 50 % of WildGuardTest's
  * harmless prompts (by row: independent prompts), 50 % of NotInject (by trigger-word set) and 30 %
  * of the presidio PII texts (by template). Validation (for calibration and the threshold, never
  * test): 20 % of each source's training side (30 % of XSTest's, by type), split the same way.
@@ -190,8 +198,22 @@ export function safetySplit(options: SafetySplit = {}): { train: SafetyExample[]
   add(loadHarmBench(), share, 1);
   add(loadHarmless(), share, 2);
   const xs = loadXSTest();
-  const types = [...new Set(xs.map((x) => x.type ?? ""))].sort();
-  types.forEach((t, i) => add(xs.filter((x) => x.type === t), xShare, 100 + i, 0.3));
+  if (options.xstestBy === "type") {
+    const s0 = splitByKey(xs, (e) => xstestGroup(e.type ?? ""), xShare, seed + 100);
+    const a = options.xstestFold === 1 ? { train: s0.test, test: s0.train } : s0;
+    test.push(...a.test);
+    // validation: 30 % of the training groups' rows, by row within each type (too few groups to hold one out)
+    const types = [...new Set(a.train.map((x) => x.type ?? ""))].sort();
+    types.forEach((t, i) => {
+      const rest = seededShuffle(a.train.filter((x) => x.type === t), seed + 200 + i);
+      const vCut = Math.round(rest.length * 0.3);
+      validation.push(...rest.slice(0, vCut));
+      train.push(...rest.slice(vCut));
+    });
+  } else {
+    const types = [...new Set(xs.map((x) => x.type ?? ""))].sort();
+    types.forEach((t, i) => add(xs.filter((x) => x.type === t), xShare, 100 + i, 0.3));
+  }
   if (options.extraBenign ?? false) {
     add(loadSafetyJsonl("wildguardtest_benign/wildguardtest_benign.jsonl"), 0.5, 3);
     addGrouped(loadSafetyJsonl("notinject/notinject.jsonl"), (e) => [...((e as { trigger_words?: string[] }).trigger_words ?? [])].sort().join("|"), 0.5, 4);
@@ -239,7 +261,7 @@ export function injectionSplit(options: { seed?: number } = {}): { train: Safety
   const boolq = fs.readFileSync(path.resolve(safetyDataDir(), "../bench/boolq.jsonl"), "utf8").split("\n").filter(Boolean).slice(0, 1500);
   const passages = boolq.map((l) => ({ text: (JSON.parse(l) as { query: string }).query.replace(/\nQuestion:[^\n]*$/, "").replace(/^Passage:\s*/, ""), label: 0 as const, source: "boolq_passages", type: "benign_document" }));
   add(passages, (e) => e.text, 11, 0.3);
-  const harm = safetySplit({ seed, extraBenign: false });
+  const harm = safetySplit({ seed, extraBenign: false, xstestBy: "row" });
   const asNeg = (xs: SafetyExample[]) => xs.filter((e) => e.source !== "harmless").map((e) => ({ ...e, label: 0 as const, source: `${e.source}_not_injection` }));
   train.push(...asNeg(harm.train));
   validation.push(...asNeg(harm.validation));

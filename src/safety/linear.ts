@@ -13,6 +13,12 @@
  *   e-mail address or a card number scored 0.93).
  * - character 3-, 4- and 5-grams over the masked text (whitespace collapsed, padded with spaces),
  * - word unigrams and bigrams,
+ * - optionally (`skipBigrams: k`, the harm model since issue #16) content-word skip-bigrams: pairs
+ *   of content words (function words of {@link FUNCTION_WORDS} dropped) at most `k` content words
+ *   apart, so the target of a verb becomes one feature whatever stands between them — "kill … python
+ *   process" → `k:kill|python`, `k:kill|process`; "kill my neighbour" → `k:kill|neighbour`. Which
+ *   targets are benign is learned from the data (no lexicon of safe objects); the pairs share the
+ *   n-gram norm at half weight (Guthrie et al. 2006, "A closer look at skip-gram modelling").
  * - a few structural indicators (length bucket, question form, line count, share of capitals,
  *   code-like characters, chat-template markers), and optionally caller-supplied extra features
  *   (the injection detector adds its rule hits).
@@ -24,7 +30,6 @@
  * training texts dropped, and after training weights with |w| < `prune` dropped (file size).
  * Calibration: Platt scaling `p = σ(a·z + b)` fitted on the validation split's margins `z`.
  */
-import { createHash } from "node:crypto";
 import { seededRandom, seededShuffle } from "../core/random.js";
 import { foldForClassifier } from "../core/normalize.js";
 
@@ -46,7 +51,7 @@ export interface LinearTextModelFile {
   /** What it scores: "harm" (harmful requests) or "injection" (prompt injection / jailbreak). */
   task: string;
   /** Feature extraction this file was trained with. */
-  features: { fold: true; mask: true; charNgrams: [number, number]; wordNgrams: 2; structural: true; extra?: string };
+  features: { fold: true; mask: true; charNgrams: [number, number]; wordNgrams: 2; structural: true; extra?: string; skipBigrams?: number };
   bias: number;
   /** feature → weight (rounded to 1e-4; |w| below the pruning cut omitted). */
   weights: Record<string, number>;
@@ -73,11 +78,34 @@ export function maskedText(text: string): string {
 }
 
 /**
- * Sparse features of `text`: feature → value. N-gram features ("c:" char, "w:" word, "b:" word
- * bigram) share an L2 norm of 1; structural ones ("s:") and `extra` ones ("x:") have value 1
- * (or the value given). Linear in the text length (capped at {@link MAX_FEATURE_CHARS}).
+ * English function words (articles, determiners, pronouns, auxiliaries, prepositions,
+ * conjunctions, question words) skipped by the content-word skip-bigrams: a closed class, not a
+ * lexicon of harmful or benign words.
  */
-export function linearTextFeatures(text: string, extra?: Record<string, number>, charNgrams: [number, number] = [3, 5]): Map<string, number> {
+export const FUNCTION_WORDS: ReadonlySet<string> = new Set(
+  ("a an the this that these those some any each every all no my your his her its our their mine yours " +
+    "i me you he him she we us they them it myself yourself someone somebody something one " +
+    "is are was were be been being am do does did done doing have has had can could would should will shall may might must " +
+    "to of for on in at with by from into onto about as than then so and or but if because while " +
+    "how what why where who whom whose which when whether please just very really also out up off s t").split(" "),
+);
+
+/**
+ * Content-word skip-bigrams of masked text `t` (see module docs): `k:a|b` for content words a
+ * before b with at most `window - 1` content words between them.
+ */
+function skipBigrams(words: readonly string[], window: number, into: Set<string>): void {
+  const content = words.filter((w) => !FUNCTION_WORDS.has(w) && !/^\d+$/.test(w));
+  for (let i = 0; i < content.length; i++) for (let j = i + 1; j <= i + window && j < content.length; j++) into.add("k:" + content[i] + "|" + content[j]);
+}
+
+/**
+ * Sparse features of `text`: feature → value. N-gram features ("c:" char, "w:" word, "b:" word
+ * bigram) share an L2 norm of 1 — with `skipBigrams` > 0 the content-word skip-bigrams ("k:", see
+ * module docs) join that norm at half weight; structural ones ("s:") and `extra` ones ("x:") have
+ * value 1 (or the value given). Linear in the text length (capped at {@link MAX_FEATURE_CHARS}).
+ */
+export function linearTextFeatures(text: string, extra?: Record<string, number>, charNgrams: [number, number] = [3, 5], skipWindow = 0): Map<string, number> {
   const t = maskedText(text);
   const grams = new Set<string>();
   const padded = ` ${t} `;
@@ -87,9 +115,13 @@ export function linearTextFeatures(text: string, extra?: Record<string, number>,
     grams.add("w:" + words[i]);
     if (i + 1 < words.length) grams.add("b:" + words[i] + " " + words[i + 1]);
   }
+  const skips = new Set<string>();
+  if (skipWindow > 0) skipBigrams(words, skipWindow, skips);
   const out = new Map<string, number>();
-  const v = grams.size ? 1 / Math.sqrt(grams.size) : 0;
+  const norm = Math.sqrt(grams.size + 0.25 * skips.size);
+  const v = norm ? 1 / norm : 0;
   for (const g of grams) out.set(g, v);
+  for (const g of skips) out.set(g, v / 2);
   // Structural indicators, from the raw text.
   const raw = text.slice(0, MAX_FEATURE_CHARS);
   out.set(`s:len${Math.min(12, Math.floor(Math.log2(1 + text.length)))}`, 1);
@@ -119,18 +151,20 @@ export class LinearTextModel {
     /** Decision threshold on the calibrated probability. */
     readonly threshold: number,
     private readonly charNgrams: [number, number],
+    /** Content-word skip-bigram window (0 = none). */
+    private readonly skipWindow = 0,
   ) {}
 
   /** Loads a serialised model. Throws `Error` on a wrong `kind`/`version`. */
   static fromJSON(file: LinearTextModelFile): LinearTextModel {
     if (file.kind !== "linear-text" || file.version !== 2) throw new Error(`not a linear-text v2 model file (kind: ${String(file.kind)}, version ${String(file.version)})`);
-    return new LinearTextModel(new Map(Object.entries(file.weights)), file.bias, { a: file.calibration.a, b: file.calibration.b }, file.threshold, file.features.charNgrams);
+    return new LinearTextModel(new Map(Object.entries(file.weights)), file.bias, { a: file.calibration.a, b: file.calibration.b }, file.threshold, file.features.charNgrams, file.features.skipBigrams ?? 0);
   }
 
   /** Uncalibrated margin z of `text` (with optional extra features). */
   margin(text: string, extra?: Record<string, number>): number {
     let z = this.bias;
-    for (const [f, x] of linearTextFeatures(text, extra, this.charNgrams)) z += (this.weights.get(f) ?? 0) * x;
+    for (const [f, x] of linearTextFeatures(text, extra, this.charNgrams, this.skipWindow)) z += (this.weights.get(f) ?? 0) * x;
     return z;
   }
 
@@ -143,12 +177,13 @@ export class LinearTextModel {
    * Trains (deterministic for a seed) on `examples` (with `extra(text)` features when given),
    * Platt-calibrates on `validation` (identity calibration when empty), and returns the model
    * and the weight table. Options: epochs (12), seed (7), minCount (2), l2 (1e-5), lr (0.03),
-   * prune (5e-4, |w| cut after training), charNgrams ([3, 5]).
+   * prune (5e-4, |w| cut after training), charNgrams ([3, 5]), skipBigrams (0: content-word
+   * skip-bigram window, see module docs; record it in the file's `features.skipBigrams`).
    */
   static train(
     examples: readonly LinearExample[],
     validation: readonly LinearExample[],
-    options: { epochs?: number; seed?: number; minCount?: number; l2?: number; lr?: number; prune?: number; charNgrams?: [number, number]; extra?: (text: string) => Record<string, number> } = {},
+    options: { epochs?: number; seed?: number; minCount?: number; l2?: number; lr?: number; prune?: number; charNgrams?: [number, number]; skipBigrams?: number; extra?: (text: string) => Record<string, number> } = {},
   ): { model: LinearTextModel; bias: number; weights: Record<string, number>; calibration: { a: number; b: number } } {
     const epochs = options.epochs ?? 12;
     const seed = options.seed ?? 7;
@@ -157,7 +192,8 @@ export class LinearTextModel {
     const lr = options.lr ?? 0.03;
     const prune = options.prune ?? 5e-4;
     const charNgrams = options.charNgrams ?? [3, 5];
-    const feats = examples.map((e) => linearTextFeatures(e.text, options.extra?.(e.text), charNgrams));
+    const skipWindow = options.skipBigrams ?? 0;
+    const feats = examples.map((e) => linearTextFeatures(e.text, options.extra?.(e.text), charNgrams, skipWindow));
     const df = new Map<string, number>();
     for (const fm of feats) for (const f of fm.keys()) df.set(f, (df.get(f) ?? 0) + 1);
     const vocab = [...df.entries()].filter(([, c]) => c >= minCount).map(([f]) => f).sort();
@@ -212,14 +248,14 @@ export class LinearTextModel {
       if (Math.abs(r) >= prune) weights[f] = r;
     });
     const bias = Math.round(w[d] * 1e4) / 1e4;
-    const raw = new LinearTextModel(new Map(Object.entries(weights)), bias, { a: 1, b: 0 }, 0.5, charNgrams);
+    const raw = new LinearTextModel(new Map(Object.entries(weights)), bias, { a: 1, b: 0 }, 0.5, charNgrams, skipWindow);
     const calibration = validation.length ? plattFit(validation.map((e) => raw.margin(e.text, options.extra?.(e.text))), validation.map((e) => e.label)) : { a: 1, b: 0 };
-    return { model: new LinearTextModel(raw.weights, bias, calibration, 0.5, charNgrams), bias, weights, calibration };
+    return { model: new LinearTextModel(raw.weights, bias, calibration, 0.5, charNgrams, skipWindow), bias, weights, calibration };
   }
 
   /** The same model with another decision threshold. */
   withThreshold(threshold: number): LinearTextModel {
-    return new LinearTextModel(this.weights, this.bias, this.calibration, threshold, this.charNgrams);
+    return new LinearTextModel(this.weights, this.bias, this.calibration, threshold, this.charNgrams, this.skipWindow);
   }
 }
 
@@ -267,12 +303,4 @@ export function thresholdAtFpr(scores: readonly number[], labels: readonly (0 | 
   const neg = scores.filter((_, i) => labels[i] === 0).sort((a, b) => b - a);
   if (neg.length === 0) return 0.5;
   return neg[Math.floor(neg.length * maxFpr)] ?? 0;
-}
-
-/** sha256 (hex) of examples as sorted `label\ttext` lines: identifies the training data of a model file. */
-export function dataHash(examples: ReadonlyArray<{ text: string; label: 0 | 1 }>): string {
-  const lines = examples.map((e) => `${e.label}\t${e.text}`).sort();
-  const h = createHash("sha256");
-  for (const l of lines) h.update(l + "\n");
-  return h.digest("hex");
 }

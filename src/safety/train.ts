@@ -12,7 +12,8 @@ import path from "node:path";
 import { writeModelFile, type TrainRun } from "../core/training.js";
 import { GuardClassifier, defaultGuardModelPath, loadGuardClassifier, type SafetyExample } from "./classifier.js";
 import { augmentFramings, injectionSplit, loadSafetyDataset, safetySplit, type SafetySplit } from "./data.js";
-import { LinearTextModel, dataHash, thresholdAtFpr, type LinearTextModelFile } from "./linear.js";
+import { LinearTextModel, thresholdAtFpr, type LinearTextModelFile } from "./linear.js";
+import { dataHash } from "./data-hash.js";
 import { binaryMetrics, tprAtFpr, type BinaryMetrics } from "./metrics.js";
 import { InjectionDetector, defaultInjectionModelPath, injectionExtraFeatures, loadInjectionDetector } from "./injection.js";
 
@@ -108,6 +109,27 @@ export interface GuardTrainOptions extends SafetySplit {
   lr?: number;
   /** Seed of training. @default 7 */
   trainSeed?: number;
+  /**
+   * Sources weighted alike on both labels (see {@link balancedWeights}; `["xstest"]` is the
+   * option measured for issue #16: lower XSTest-safe over-refusal at the price of XSTest-unsafe
+   * recall, no better ranking overall, so not the shipped recipe). @default [] (plain √-balancing)
+   */
+  matchedSources?: string[];
+  /**
+   * Content-word skip-bigram window (`LinearTextModel.train`'s `skipBigrams`; 0 = off). Measured
+   * for issue #16 with two-fold by-type XSTest cross-validation: no gain beyond noise, and 40 %
+   * more weights in the file, so off by default. @default 0
+   */
+  skipBigrams?: number;
+  /**
+   * Hard-negative mining (the bootstrapping of Sung & Poggio 1998 / Felzenszwalb et al. 2010):
+   * after a first fit, the training negatives scoring in the top `share` (benign prompts that
+   * read as harmful: WildGuardTest's, NotInject's, XSTest's safe ones, harmless instructions with
+   * scary words) get their loss weight × `factor` and the model is refitted from scratch. Only the
+   * training split is mined. Measured for issue #16 (e.g. `{ share: 0.05, factor: 3 }`): no gain
+   * beyond noise on unseen XSTest types, so off in the shipped recipe. @default null (off)
+   */
+  hardNegatives?: { share: number; factor: number } | null;
 }
 
 /** Sets (pooled with "+") whose validation FPR bounds the harm threshold, and the bound (see {@link trainGuard}): benign-but-scary prompts ≤ 10 %, ordinary ones ≤ 1 %. */
@@ -117,17 +139,36 @@ export const HARM_THRESHOLD_RULE: Record<string, number> = { "xstest+wildguardte
  * Per-example loss weights: each class carries half the total weight, and within a class each
  * source (XSTest split by label) a share ∝ √(its size), so small hard sets (XSTest's safe
  * prompts) are not drowned by large easy ones (harmless instructions).
+ *
+ * `matched` sources (XSTest: safe prompts written as contrasts of unsafe ones, same phrasing)
+ * get the same per-row weight on both labels — their positive rows keep theirs, their negative
+ * rows take it, and the other negatives are rescaled so each class still carries half — so the
+ * style such a source shares across its labels (short "How do I …?" questions) carries no label
+ * signal. Without it XSTest's unsafe questions held ≈ 1/3 of the positive weight and its safe
+ * ones ≈ 7 % of the negative weight, and question form itself read as harmful (issue #16).
  */
-export function balancedWeights(examples: readonly SafetyExample[]): number[] {
+export function balancedWeights(examples: readonly SafetyExample[], options: { matched?: readonly string[] } = {}): number[] {
   const key = (e: SafetyExample) => `${e.label}:${e.source}`;
   const n = new Map<string, number>();
   for (const e of examples) n.set(key(e), (n.get(key(e)) ?? 0) + 1);
   const sqrtSum = [0, 0];
   for (const [k, c] of n) sqrtSum[Number(k[0])] += Math.sqrt(c);
-  return examples.map((e) => {
+  const w = examples.map((e) => {
     const c = n.get(key(e))!;
     return ((examples.length / 2) * (Math.sqrt(c) / sqrtSum[e.label])) / c;
   });
+  const matched = new Set((options.matched ?? []).filter((s) => n.has(`1:${s}`) && n.has(`0:${s}`)));
+  if (matched.size === 0) return w;
+  const posRow = new Map([...matched].map((s) => [s, w[examples.findIndex((e) => e.source === s && e.label === 1)]]));
+  let fixed = 0;
+  let rest = 0;
+  examples.forEach((e, i) => {
+    if (e.label !== 0) return;
+    if (matched.has(e.source)) fixed += posRow.get(e.source)!;
+    else rest += w[i];
+  });
+  const scale = rest > 0 ? Math.max(0, examples.length / 2 - fixed) / rest : 1;
+  return examples.map((e, i) => (e.label === 1 ? w[i] : matched.has(e.source) ? posRow.get(e.source)! : w[i] * scale));
 }
 
 /**
@@ -137,23 +178,51 @@ export function balancedWeights(examples: readonly SafetyExample[]): number[] {
  * validation and test metrics, and reports held-out metrics.
  */
 export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearTextModelFile, GuardReport> {
-  const split = { seed: options.seed ?? 42, testShare: options.testShare ?? 0.2, xstestTestShare: options.xstestTestShare ?? 0.5, extraBenign: options.extraBenign ?? true };
+  const split = { seed: options.seed ?? 42, testShare: options.testShare ?? 0.2, xstestTestShare: options.xstestTestShare ?? 0.5, extraBenign: options.extraBenign ?? true, xstestBy: options.xstestBy ?? "row", xstestFold: options.xstestFold ?? 0 };
   const { train, validation, test } = safetySplit(split);
   const t0 = performance.now();
   const augmented = augmentFramings(train, split.seed, 0.5);
-  const { classifier: raw, file } = GuardClassifier.train(augmented, {
-    epochs: options.epochs ?? 12,
-    lr: options.lr,
-    seed: options.trainSeed,
-    validation,
-    weights: balancedWeights(augmented),
+  const skip = options.skipBigrams ?? 0;
+  const mining = options.hardNegatives ?? null;
+  const trainOptions = { epochs: options.epochs ?? 12, lr: options.lr, seed: options.trainSeed ?? 7, skipBigrams: skip };
+  const matchedSources = options.matchedSources ?? [];
+  let weights = balancedWeights(augmented, { matched: matchedSources });
+  const fit = () => LinearTextModel.train(augmented.map((e, i) => ({ text: e.text, label: e.label, weight: weights[i] })), validation, trainOptions);
+  let t = fit();
+  let mined = 0;
+  if (mining && mining.share > 0) {
+    const scores = augmented.map((e) => t.model.score(e.text));
+    const neg = scores.filter((_, i) => augmented[i].label === 0).sort((a, b) => b - a);
+    const cut = neg[Math.floor(neg.length * mining.share)] ?? Infinity;
+    weights = weights.map((w, i) => (augmented[i].label === 0 && scores[i] > cut ? (mined++, w * mining.factor) : w));
+    t = fit();
+  }
+  const raw = t.model;
+  const file: LinearTextModelFile = {
+    kind: "linear-text",
+    version: 2,
+    task: "harm",
+    features: { fold: true, mask: true, charNgrams: [3, 5], wordNgrams: 2, structural: true, ...(skip > 0 ? { skipBigrams: skip } : {}) },
+    bias: t.bias,
+    weights: t.weights,
+    calibration: { method: "platt", ...t.calibration, fittedOn: `validation split (${validation.length} prompts)` },
+    threshold: 0.5,
+    thresholdRule: "default 0.5",
+    dataHash: "",
+    metrics: {},
     provenance: {
-      data: "train side of safetySplit: HarmBench (no copyright) + XSTest + harmless instructions + WildGuardTest harmless + NotInject + presidio PII texts, ../shared/data/safety",
+      algorithm: `logistic regression, char 3-5grams (folded, entity-masked) + word 1-2grams${skip > 0 ? ` + content-word skip-bigrams (window ${skip})` : ""} + structural, Adam, class/source-balanced${matchedSources.length ? ` (${matchedSources.join(", ")} weighted alike on both labels)` : ""}${mining ? `, hard-negative mining (top ${mining.share * 100} % of training negatives × ${mining.factor}, ${mined} texts, refit)` : ""}, Platt`,
+      epochs: trainOptions.epochs,
+      seed: trainOptions.seed,
+      minCount: 2,
+      l2: 1e-5,
+      trainExamples: augmented.length,
+      data: `train side of safetySplit: HarmBench (no copyright) + XSTest (${split.xstestBy === "type" ? "training type groups only" : "half of every type"}) + harmless instructions + WildGuardTest harmless + NotInject + presidio PII texts, ../shared/data/safety`,
       split,
       augmentation: "framings on 50% of non-XSTest training prompts (augmentFramings)",
       command: "tandem guard train",
     },
-  });
+  };
   const vScores = validation.map((e) => raw.score(e.text));
   let threshold = 0;
   for (const [source, bound] of Object.entries(HARM_THRESHOLD_RULE)) {
@@ -179,6 +248,50 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
 
 const r4 = (x: number | null) => (x === null || Number.isNaN(x) ? null : Math.round(x * 1e4) / 1e4);
 const compact = (r: GuardReport) => ({ examples: r.examples, tpr: r4(r.overall.tpr), fpr: r4(r.overall.fpr), auroc: r4(r.overall.auroc), tprAt1PctFpr: r4(r.tprAt1PctFpr), tprAt5PctFpr: r4(r.tprAt5PctFpr), sets: r.sets.map((s) => ({ ...s, tpr: r4(s.tpr), fpr: r4(s.fpr) })) });
+
+/** Two-fold by-type cross-validation of XSTest (see {@link crossValidateXSTestByType}). Rates in [0, 1]. */
+export interface XSTestTypeCV {
+  /** Per fold: the XSTest types it held out, its validation-chosen threshold, and its whole held-out report. */
+  folds: Array<{ fold: 0 | 1; heldOutTypes: string[]; threshold: number; report: GuardReport }>;
+  /** Share of XSTest's 250 safe prompts flagged by the fold model that never saw their type group. */
+  xstestSafeFpr: number;
+  /** Share of XSTest's 200 unsafe prompts flagged, the same way. */
+  xstestUnsafeTpr: number;
+  /** Flag rate per XSTest type (safe types: over-refusal; contrast_* types: recall). */
+  byType: Record<string, { n: number; flagged: number }>;
+}
+
+/**
+ * XSTest measured only on prompt types a model never saw: trains the guard recipe (`options`,
+ * as {@link trainGuard}) twice on `safetySplit({ xstestBy: "type" })`, folds 0 and 1 (each holding
+ * out half of XSTest's eight type groups, a safe type with its contrast type, and training on the
+ * other half), each with its own validation-chosen threshold, and pools the XSTest figures: every
+ * XSTest prompt is scored once, by the fold model that held its type group out. The other sets'
+ * figures are in each fold's report (the same held-out rows in both folds). Nothing is written;
+ * about two trainings' time.
+ */
+export function crossValidateXSTestByType(options: Omit<GuardTrainOptions, "out" | "xstestBy" | "xstestFold"> = {}): XSTestTypeCV {
+  const folds: XSTestTypeCV["folds"] = [];
+  const hits = new Map<string, { n: number; k: number }>();
+  for (const fold of [0, 1] as const) {
+    const run = trainGuard({ ...options, out: null, xstestBy: "type", xstestFold: fold });
+    const classifier = GuardClassifier.fromJSON(run.file);
+    const xs = safetySplit({ seed: options.seed, testShare: options.testShare, xstestTestShare: options.xstestTestShare, extraBenign: false, xstestBy: "type", xstestFold: fold }).test.filter((e) => e.source === "xstest");
+    for (const e of xs) {
+      const h = hits.get(e.type ?? "") ?? { n: 0, k: 0 };
+      h.n++;
+      if (classifier.score(e.text) > run.file.threshold) h.k++;
+      hits.set(e.type ?? "", h);
+    }
+    folds.push({ fold, heldOutTypes: [...new Set(xs.map((e) => e.type ?? ""))].sort(), threshold: run.file.threshold, report: run.report });
+  }
+  const pool = (unsafe: boolean) => {
+    const hs = [...hits].filter(([t]) => t.startsWith("contrast_") === unsafe).map(([, h]) => h);
+    return hs.reduce((a, h) => a + h.k, 0) / hs.reduce((a, h) => a + h.n, 0);
+  };
+  const byType = Object.fromEntries([...hits].sort(([a], [b]) => a.localeCompare(b)).map(([t, h]) => [t, { n: h.n, flagged: h.k / h.n }]));
+  return { folds, xstestSafeFpr: pool(false), xstestUnsafeTpr: pool(true), byType };
+}
 
 /** Evaluates the shipped (or given) classifier on the held-out split, or on a whole external file. */
 export function evaluateGuard(options: SafetySplit & { dataset?: string; model?: string; threshold?: number } = {}): GuardReport & { dataset: string } {
