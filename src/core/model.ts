@@ -3,7 +3,7 @@
  * `Model`s; strategies (route, cascade, …) take models and return a `Model`, so they nest —
  * the shape of the Vercel AI SDK's `LanguageModel` + middleware, applied to collaboration.
  */
-import type { ChatMessage, ChatTool, ChatToolCall, ChatToolCallDelta, ChatToolChoice, FinishReason, TokenLogprob } from "./wire.js";
+import type { ChatMessage, ChatTool, ChatToolCall, ChatToolCallDelta, ChatToolChoice, FinishReason, ResponseFormat, TokenLogprob } from "./wire.js";
 
 /** Where a model runs. `edge` = on this device (private data may go there); `cloud` = off-device. */
 export type ModelLocation = "edge" | "cloud";
@@ -18,17 +18,97 @@ export interface Price {
   inputPerMillion: number;
   /** USD per 1M completion (output) tokens. */
   outputPerMillion: number;
+  /** USD per 1M cached (cache-read) prompt tokens. Default: `inputPerMillion` (no cache discount). */
+  cachedInputPerMillion?: number;
+  /** USD per 1M prompt tokens written to the prompt cache (Anthropic's cache creation). Default: `inputPerMillion`. */
+  cacheWritePerMillion?: number;
+  /**
+   * Long-context rates: when a call's prompt has more than `abovePromptTokens` tokens, the whole
+   * call is charged at the last such tier's rates (Anthropic's and Google's >200k pricing, as
+   * @pydantic/genai-prices models it). Sorted by `abovePromptTokens`, ascending.
+   */
+  tiers?: ReadonlyArray<PriceTier>;
+  /**
+   * Where the price came from when it was not given in code or the policy, e.g.
+   * `"@pydantic/genai-prices@0.1.8 openai/gpt-4o"` (catalogue name@version provider/model);
+   * copied into every call priced with it (`ModelCall.priceSource`), hence into traces.
+   */
+  source?: string;
 }
 
-/** Token counts of one generation. Units: tokens. */
+/** The rates of one long-context tier of a {@link Price} (USD per 1M tokens). */
+export interface PriceTier {
+  /** The tier applies to calls whose prompt has more tokens than this. */
+  abovePromptTokens: number;
+  inputPerMillion: number;
+  outputPerMillion: number;
+  cachedInputPerMillion?: number;
+  cacheWritePerMillion?: number;
+}
+
+/**
+ * Token counts of one generation. Units: tokens. The optional counts are parts of the two
+ * totals, as OpenAI reports them: `cachedPromptTokens` and `cacheWriteTokens` are included in
+ * `promptTokens`, `reasoningTokens` in `completionTokens` (and billed at the output rate).
+ */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens read from the upstream's prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`). */
+  cachedPromptTokens?: number;
+  /** Prompt tokens written to the prompt cache (Anthropic `cache_creation_input_tokens`). */
+  cacheWriteTokens?: number;
+  /** Completion tokens spent on hidden reasoning (OpenAI `completion_tokens_details.reasoning_tokens`). */
+  reasoningTokens?: number;
 }
 
-/** Cost in USD of `usage` at `price`. */
+/** The parts of a call's cost, USD: uncached input, cached input, cache writes, output (reasoning included). */
+export interface CostBreakdown {
+  inputUsd: number;
+  cachedInputUsd: number;
+  cacheWriteUsd: number;
+  outputUsd: number;
+}
+
+/**
+ * The cost of `usage` at `price`, per part (USD): uncached prompt tokens at the input rate,
+ * cached ones at `cachedInputPerMillion`, cache writes at `cacheWritePerMillion` (each defaulting
+ * to the input rate), completion tokens — reasoning included — at the output rate; the rates
+ * of the last {@link PriceTier} the prompt exceeds, if any. Cached and written counts are
+ * clamped to the prompt (an upstream cannot cache more than it read).
+ */
+export function costBreakdown(price: Price, usage: TokenUsage): CostBreakdown {
+  let rates: Omit<PriceTier, "abovePromptTokens"> = price;
+  for (const tier of price.tiers ?? []) if (usage.promptTokens > tier.abovePromptTokens) rates = tier;
+  const cached = Math.min(Math.max(usage.cachedPromptTokens ?? 0, 0), usage.promptTokens);
+  const written = Math.min(Math.max(usage.cacheWriteTokens ?? 0, 0), usage.promptTokens - cached);
+  return {
+    inputUsd: ((usage.promptTokens - cached - written) * rates.inputPerMillion) / 1e6,
+    cachedInputUsd: (cached * (rates.cachedInputPerMillion ?? rates.inputPerMillion)) / 1e6,
+    cacheWriteUsd: (written * (rates.cacheWritePerMillion ?? rates.inputPerMillion)) / 1e6,
+    outputUsd: (usage.completionTokens * rates.outputPerMillion) / 1e6,
+  };
+}
+
+/**
+ * Cost in USD of `usage` at `price`: the sum of {@link costBreakdown}'s parts — for usage without
+ * cache counts and a price without tiers, `(prompt × input + completion × output) / 1e6`.
+ */
 export function costOf(price: Price, usage: TokenUsage): number {
-  return (usage.promptTokens * price.inputPerMillion + usage.completionTokens * price.outputPerMillion) / 1e6;
+  if (usage.cachedPromptTokens === undefined && usage.cacheWriteTokens === undefined && !price.tiers?.length) {
+    return (usage.promptTokens * price.inputPerMillion + usage.completionTokens * price.outputPerMillion) / 1e6;
+  }
+  const b = costBreakdown(price, usage);
+  return b.inputUsd + b.cachedInputUsd + b.cacheWriteUsd + b.outputUsd;
+}
+
+/** The optional parts of `usage` (cache reads/writes, reasoning) that are set, to spread into a {@link ModelCall}. */
+export function usageDetails(usage: TokenUsage): Pick<TokenUsage, "cachedPromptTokens" | "cacheWriteTokens" | "reasoningTokens"> {
+  return {
+    ...(usage.cachedPromptTokens !== undefined ? { cachedPromptTokens: usage.cachedPromptTokens } : {}),
+    ...(usage.cacheWriteTokens !== undefined ? { cacheWriteTokens: usage.cacheWriteTokens } : {}),
+    ...(usage.reasoningTokens !== undefined ? { reasoningTokens: usage.reasoningTokens } : {}),
+  };
 }
 
 /** Sampling and output options of one generation, in OpenAI's meaning. */
@@ -51,6 +131,12 @@ export interface GenerateRequest {
   toolChoice?: ChatToolChoice;
   /** End-user id, forwarded where the upstream accepts it. */
   user?: string;
+  /**
+   * The answer's required shape (OpenAI's `response_format`): forwarded to OpenAI-compatible
+   * upstreams, enforced by the `format` pipeline stage (validate, repair under a grammar, ask
+   * again). Unset or `{ type: "text" }`: free text.
+   */
+  responseFormat?: ResponseFormat;
 }
 
 /** One model invocation within a (possibly composite) generation. */
@@ -68,6 +154,16 @@ export interface ModelCall {
   latencyMs: number;
   /** Set when the call failed; the strategy may still have recovered. */
   error?: string;
+  /** Prompt tokens read from the prompt cache (part of `promptTokens`), when the upstream reported them. */
+  cachedPromptTokens?: number;
+  /** Prompt tokens written to the prompt cache (part of `promptTokens`), when reported. */
+  cacheWriteTokens?: number;
+  /** Hidden reasoning tokens (part of `completionTokens`), when reported. */
+  reasoningTokens?: number;
+  /** `costUsd` per part (USD), set when the usage carried cache or reasoning counts. */
+  costParts?: CostBreakdown;
+  /** The catalogue the price came from (`Price.source`), when it was not given explicitly. */
+  priceSource?: string;
 }
 
 /** One decision a strategy took on the way to an answer. */
@@ -143,6 +239,14 @@ export interface GenerateResult {
   text: string;
   toolCalls?: ChatToolCall[];
   finishReason: FinishReason;
+  /**
+   * The request's stop sequence (one of `GenerateRequest.stop`) that ended the generation, when
+   * the provider knows (`finishReason` is then `"stop"`; the string itself is not in `text`).
+   * Undefined for a natural end, another finish reason, or a provider that cannot tell (an
+   * OpenAI-wire upstream other than vLLM). Anthropic's `stop_reason: "stop_sequence"` and
+   * `stop_sequence` are read from it.
+   */
+  stopSequence?: string;
   /** Tokens of the model that served the final answer. */
   usage: TokenUsage;
   /** Per-token log-probabilities when requested (or when a strategy needed them). */
@@ -170,6 +274,8 @@ export interface Model {
   readonly location: ModelLocation;
   /** USD per 1M tokens; for strategies, the strong path's price. */
   readonly price: Price;
+  /** Most tokens (prompt + completion) one request may hold, when known (e.g. from the price catalogue). */
+  readonly contextWindow?: number;
   /** Run one generation to completion. */
   generate(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult>;
   /** Run one generation, yielding text and tool-call deltas, then a final `finish` part. */
@@ -222,12 +328,27 @@ export function leafInfo(model: Pick<Model, "id" | "location" | "price">, usage:
         completionTokens: usage.completionTokens,
         costUsd,
         latencyMs,
+        ...callDetails(model.price, usage),
       },
     ],
     decisions: [],
     escalated: false,
     costUsd,
     strongOnlyCostUsd: costUsd,
+  };
+}
+
+/**
+ * The optional fields of a {@link ModelCall} priced at `price` for `usage`: the cache and
+ * reasoning counts that are set, `priceSource` when the price came from a catalogue, and
+ * `costParts` when either is. `{}` for plain usage at an explicit price (calls stay as they were).
+ */
+export function callDetails(price: Price, usage: TokenUsage): Pick<ModelCall, "cachedPromptTokens" | "cacheWriteTokens" | "reasoningTokens" | "costParts" | "priceSource"> {
+  const details = usageDetails(usage);
+  return {
+    ...details,
+    ...(Object.keys(details).length || price.source !== undefined ? { costParts: costBreakdown(price, usage) } : {}),
+    ...(price.source !== undefined ? { priceSource: price.source } : {}),
   };
 }
 

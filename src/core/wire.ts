@@ -87,7 +87,14 @@ export interface ChatCompletionRequest {
   tool_choice?: ChatToolChoice;
   user?: string;
   n?: number | null;
+  response_format?: ResponseFormat | null;
 }
+
+/** OpenAI `response_format` of chat completions: free text, any JSON object, or JSON of a schema. */
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | { type: "json_schema"; json_schema: { name?: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
 
 /** Non-streaming response body (`object: "chat.completion"`). */
 export interface ChatCompletion {

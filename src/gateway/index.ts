@@ -17,7 +17,7 @@
  */
 import type { Hono } from "hono";
 import { Counter } from "prom-client";
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { SharedState } from "../core/ports.js";
 import { buildPolicy, policyBaseDir, readPolicyFile, type BuildOptions, type BuiltPolicy } from "../policy/builder.js";
 import type { Policy } from "../policy/schema.js";
@@ -30,6 +30,9 @@ import { connectRedis, redisBreakerFactory, redisRateLimiter, redisRouterStats, 
 import { openSpendLedger } from "../store/spend.js";
 import { openPostgresTraceStore } from "../store/postgres/traces.js";
 import { openTraceStore, type AsyncTraceStore, type TraceStore } from "../store/traces.js";
+import { openShadowStore } from "../store/shadow.js";
+import { buildShadow, type ShadowRuntime } from "../shadow/build.js";
+import { registerShadowMetrics } from "../shadow/metrics.js";
 
 /** Options of {@link buildGateway}. */
 export interface GatewayBuildOptions extends Omit<BuildOptions, "shared"> {
@@ -37,6 +40,8 @@ export interface GatewayBuildOptions extends Omit<BuildOptions, "shared"> {
   tracesPath?: string | false;
   /** Override the policy's spend ledger path (e.g. ":memory:"). Ignored with Redis. */
   ledgerPath?: string;
+  /** Override where shadow records go (default: `shadow.sqlite` beside the SQLite traces, ":memory:" with in-memory traces, else `.tandem/shadow.sqlite`). */
+  shadowPath?: string;
 }
 
 /** A built policy with the gateway's stores: what `createGatewayApp` is made from. */
@@ -55,6 +60,8 @@ export interface GatewayParts extends BuiltPolicy {
   keys?: KeyRing;
   /** The strategies' shared state (Redis-backed when the policy names Redis, else empty). */
   shared: SharedState;
+  /** The shadow evaluations of the policy's `shadow` section (src/shadow), when it has one. */
+  shadow?: ShadowRuntime;
   /** Closes models, sidecars, the trace store, the keys' stores and the Redis connection. */
   close(): Promise<void>;
 }
@@ -66,14 +73,16 @@ export interface GatewayParts extends BuiltPolicy {
  * everything already opened is closed.
  */
 export async function buildGateway(policy: Policy, options: GatewayBuildOptions = {}): Promise<GatewayParts> {
-  const { tracesPath: tracesOverride, ledgerPath, ...buildOptions } = options;
+  const { tracesPath: tracesOverride, ledgerPath, shadowPath, ...buildOptions } = options;
   const at = (p: string) => resolveAt(options.baseDir, p);
   let redis: RedisState | undefined;
   let built: BuiltPolicy | undefined;
   let traces: TraceStore | undefined;
   let traceStore: AsyncTraceStore | undefined;
   let keys: KeyRing | undefined;
+  let shadow: ShadowRuntime | undefined;
   const close = async () => {
+    await shadow?.close(); // stops shadow evaluations before their models close
     await built?.close();
     await traceStore?.close(); // flushes the write-behind queue
     await keys?.close();
@@ -102,7 +111,17 @@ export async function buildGateway(policy: Policy, options: GatewayBuildOptions 
           : { ledger: openSpendLedger(ledgerPath ?? at(policy.auth.ledger)), limiter: localRateLimiter() },
       );
     }
-    return { ...built, traces, traceStore, keys, shared, close };
+    if (policy.shadow && Object.keys(policy.shadow).length > 0) {
+      const path = shadowPath ?? (tracesPath === ":memory:" ? ":memory:" : tracesPath !== false && !postgres ? resolve(dirname(tracesPath), "shadow.sqlite") : at(".tandem/shadow.sqlite"));
+      const store = openShadowStore(path);
+      try {
+        shadow = buildShadow(policy.shadow, built, { store, path: at });
+      } catch (error) {
+        store.close();
+        throw error;
+      }
+    }
+    return { ...built, traces, traceStore, keys, shared, shadow, close };
   } catch (error) {
     await close();
     throw error;
@@ -131,6 +150,7 @@ export function gatewayAppOptions(parts: GatewayParts, overrides: Partial<Gatewa
     maxBodyBytes: policy.server.maxBodyBytes,
     requestTimeoutMs: policy.server.requestTimeoutMs,
     embeddings: parts.embeddings,
+    onAnswer: parts.shadow?.onAnswer,
     ...overrides,
   };
 }
@@ -171,6 +191,7 @@ export async function createGateway(source: Policy | string, options: CreateGate
   }
   const traceStore = built.traceStore ?? built.traces;
   if (traceStore) countTraceDrops(created.metrics, traceStore);
+  if (built.shadow) registerShadowMetrics(created.metrics.registry, built.shadow.evaluators);
   const servers: RunningServer[] = [];
   const server = built.policy.server;
   return {

@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { TandemError } from "../core/errors.js";
 import type { Model } from "../core/model.js";
+import { policyPrice } from "../core/pricing/price.js";
 import type { SharedState } from "../core/ports.js";
 import { llamaCpp, type LlamaCppModel } from "../providers/llama-cpp/index.js";
 import { LocalLogitModel } from "../token-level/logit-model.js";
@@ -190,7 +191,7 @@ export async function loadPolicyFile(path: string, options: Omit<BuildOptions, "
 }
 
 async function buildModel(name: string, spec: ModelSpec, at: (p: string) => string, sidecars: Sidecar[], locals: LlamaCppModel[]): Promise<Model> {
-  const price = spec.price ? { inputPerMillion: spec.price.input, outputPerMillion: spec.price.output } : undefined;
+  const price = spec.price ? policyPrice(spec.price) : undefined;
   if (spec.provider === "llama-cpp") {
     const m = llamaCpp({
       id: name,

@@ -11,11 +11,15 @@ import { TandemError } from "../core/errors.js";
 import { modelRef } from "../strategies/definition.js";
 import { strategyDefinition, strategyKinds } from "../strategies/registry.js";
 import { embeddingsSchema } from "./embedding-schema.js";
+import { shadowSectionSchema } from "../shadow/schema.js";
 
 const name = modelRef;
 
-/** USD per 1M tokens. */
-const price = z.object({ input: z.number().min(0), output: z.number().min(0) }).strict();
+/**
+ * USD per 1M tokens: input, output, and optionally cached (cache-read) input and cache writes
+ * (default: the input rate). Omitted on a cloud model: the bundled catalogue's price (docs/pricing.md).
+ */
+const price = z.object({ input: z.number().min(0), output: z.number().min(0), cachedInput: z.number().min(0).optional(), cacheWrite: z.number().min(0).optional() }).strict();
 
 const llamaCppModel = z
   .object({
@@ -189,6 +193,8 @@ export const policySchema = z
       .optional(),
     /** Names served by the gateway. Default: every strategy and model (and every embedding model). */
     expose: z.array(name).optional(),
+    /** Shadow evaluation of candidate strategies on served names' traffic, keyed by served name (src/shadow/schema.ts, docs/shadow.md). */
+    shadow: shadowSectionSchema.optional(),
   })
   .strict();
 

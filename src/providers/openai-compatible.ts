@@ -31,7 +31,9 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { countTokens } from "gpt-tokenizer";
 import { Pool, type Dispatcher } from "undici";
 import { TandemError } from "../core/errors.js";
-import { costOf, leafInfo, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type ModelLocation, type Price, type StreamPart, type TokenUsage } from "../core/model.js";
+import { lookupCatalogue } from "../core/pricing/catalogue.js";
+import { usageFromUpstream } from "../core/pricing/usage.js";
+import { callDetails, costOf, leafInfo, type GenerateRequest, type GenerateResult, type Model, type ModelCall, type ModelLocation, type Price, type StreamPart, type TokenUsage } from "../core/model.js";
 import type { ChatToolCall, FinishReason, TokenLogprob } from "../core/wire.js";
 
 /** Options of {@link openaiCompatible}. */
@@ -46,7 +48,11 @@ export interface OpenAICompatibleOptions {
   model: string;
   /** Default `cloud`. */
   location?: ModelLocation;
-  /** USD per 1M tokens. Default 0. */
+  /**
+   * USD per 1M tokens (cache rates optional). Default: the bundled catalogue's price of `model`
+   * at the provider `baseURL` names (src/core/pricing/catalogue.ts; offline, recorded as
+   * `priceSource` on every call), else 0. Models with `location: "edge"` are never looked up.
+   */
   price?: Price;
   /** Per-attempt timeout in ms. Default 60,000. */
   timeoutMs?: number;
@@ -135,10 +141,12 @@ const TIMEOUT = Symbol("timeout");
 export function openaiCompatible(options: OpenAICompatibleOptions): Model {
   const id = options.id ?? options.model;
   const location = options.location ?? "cloud";
-  const price = options.price ?? { inputPerMillion: 0, outputPerMillion: 0 };
+  const baseURL = (options.baseURL ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  const catalogued = options.price || location === "edge" ? undefined : lookupCatalogue(options.model, { baseURL });
+  const price = options.price ?? catalogued?.price ?? { inputPerMillion: 0, outputPerMillion: 0 };
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxRetries = options.maxRetries ?? 2;
-  const base = new URL((options.baseURL ?? process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, ""));
+  const base = new URL(baseURL);
   const origin = base.origin;
   const path = `${base.pathname.replace(/\/+$/, "")}/chat/completions${base.search}`;
   const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY ?? "none";
@@ -162,6 +170,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
       tools: request.tools?.length ? request.tools : undefined,
       tool_choice: request.tools?.length ? request.toolChoice : undefined,
       user: request.user,
+      response_format: request.responseFormat,
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
   }
@@ -258,7 +267,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
     if (!choice) throw new TandemError("upstream_error", `Upstream model '${id}' returned no choices`);
     const text = choice.message?.content ?? "";
     const u = body.usage as UpstreamUsage | undefined;
-    const usage = {
+    const usage: TokenUsage = usageFromUpstream(u) ?? {
       promptTokens: u?.prompt_tokens ?? promptTokensOf(request),
       completionTokens: u?.completion_tokens ?? countTokens(text),
     };
@@ -267,6 +276,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
       text,
       toolCalls: toolCalls?.length ? toolCalls : undefined,
       finishReason: normalizeFinish(choice.finish_reason),
+      ...matchedStop(request, choice.finish_reason, choice.stop_reason),
       usage,
       logprobs: choice.logprobs?.content ?? undefined,
       info: leafInfo(me, usage, performance.now() - started),
@@ -282,6 +292,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
     const started = performance.now();
     let text = "";
     let finish: FinishReason | undefined;
+    let stopped: { stopSequence?: string } = {};
     let usage: TokenUsage | undefined;
     let opened = false;
     let deltas = 0;
@@ -322,7 +333,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
           if (event.event === "error" || chunk.error) {
             throw new TandemError("upstream_error", `Upstream model '${id}' failed (stream): ${statusMessage(undefined, event.data)}`);
           }
-          if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+          if (chunk.usage) usage = usageFromUpstream(chunk.usage) ?? usage;
           const choice = chunk.choices?.[0];
           const delta = choice?.delta ?? {};
           const lps = choice?.logprobs?.content ?? undefined;
@@ -339,7 +350,10 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
             calls.set(tc.index, existing);
             if (!relay) yield { type: "tool-call", delta: { index: tc.index, id: tc.id, type: "function", function: { name: tc.function?.name, arguments: tc.function?.arguments } } };
           }
-          if (choice?.finish_reason) finish = normalizeFinish(choice.finish_reason);
+          if (choice?.finish_reason) {
+            finish = normalizeFinish(choice.finish_reason);
+            stopped = matchedStop(request, choice.finish_reason, choice.stop_reason);
+          }
         }
         events.length = 0;
         // after [DONE], read on to the end (breaking here would destroy the body and its socket)
@@ -365,6 +379,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
         text,
         toolCalls: toolCalls.length ? toolCalls : undefined,
         finishReason: finish,
+        ...stopped,
         usage: finalUsage,
         logprobs: request.logprobs ? logprobs : undefined,
         info: leafInfo(me, finalUsage, performance.now() - started),
@@ -382,6 +397,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
     id,
     location,
     price,
+    ...(catalogued?.contextWindow !== undefined ? { contextWindow: catalogued.contextWindow } : {}),
     generate: async (request, signal) => (await complete(request, signal)).result,
     stream: (request, signal) => streamed(request, signal, false) as AsyncGenerator<StreamPart>,
     passthrough: {
@@ -396,6 +412,15 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Model {
   return model;
 }
 
+/**
+ * `{ stopSequence }` when the upstream said which of the request's stop sequences ended the
+ * choice — vLLM's `stop_reason` (the matched string; a token id or null otherwise) — else `{}`.
+ * Plain OpenAI does not say, so its answers never carry one.
+ */
+function matchedStop(request: GenerateRequest, finishReason: string | null | undefined, stopReason: unknown): { stopSequence?: string } {
+  return finishReason === "stop" && typeof stopReason === "string" && request.stop?.includes(stopReason) ? { stopSequence: stopReason } : {};
+}
+
 interface UpstreamUsage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -403,12 +428,16 @@ interface UpstreamUsage {
 interface UpstreamChoice {
   message?: { content?: string | null; tool_calls?: ChatToolCall[] };
   finish_reason?: string | null;
+  /** vLLM's extension: the stop string (or token id) that ended the choice; null for EOS/length. */
+  stop_reason?: string | number | null;
   logprobs?: { content?: TokenLogprob[] | null } | null;
 }
 interface UpstreamChunk {
   choices?: Array<{
     delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> };
     finish_reason?: string | null;
+    /** vLLM's extension, as {@link UpstreamChoice.stop_reason}. */
+    stop_reason?: string | number | null;
     logprobs?: { content?: TokenLogprob[] | null } | null;
   }>;
   usage?: UpstreamUsage | null;
@@ -479,5 +508,5 @@ function promptTokensOf(request: GenerateRequest): number {
 
 /** The paid part of a failed call, as a {@link ModelCall} (USD at `model.price`; `error` = the failure). */
 function partialCall(model: { id: string; location: ModelLocation; price: Price }, usage: TokenUsage, latencyMs: number, error: TandemError): ModelCall {
-  return { model: model.id, location: model.location, ...usage, costUsd: costOf(model.price, usage), latencyMs, error: error.message };
+  return { model: model.id, location: model.location, ...usage, costUsd: costOf(model.price, usage), latencyMs, error: error.message, ...callDetails(model.price, usage) };
 }

@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible gateway (Hono): `POST /v1/chat/completions` (JSON and SSE streaming),
- * `GET /v1/models`, `POST /v1/tandem/feedback` (user feedback on a traced answer, for the
+ * `GET /v1/models` (chat models and strategies, then embedding models: `tandem.type`), `POST /v1/tandem/feedback` (user feedback on a traced answer, for the
  * distillation loop), `GET /health`, `GET /metrics`, `GET /dashboard` (live page; data at
  * `/dashboard/data`). Optional OpenTelemetry spans per request (`otel.ts`) when the application
  * registers an SDK. Every answer carries `x-tandem-*` headers and
@@ -19,6 +19,7 @@ import type { Model } from "../core/model.js";
 import type { AsyncTraceStore } from "../store/traces.js";
 import { traceScopeOf, type ApiKeySpec, type KeyRing } from "./auth.js";
 import { mountDashboard } from "./dashboard.js";
+import { mountPlayground } from "./playground/index.js";
 import { GatewayMetrics } from "./metrics.js";
 import { openAIChat } from "./openai/chat.js";
 import { openAIEmbeddings } from "./openai/embeddings.js";
@@ -26,9 +27,10 @@ import type { EmbeddingModel } from "../core/embedding.js";
 import { openAIResponses } from "./openai/responses.js";
 import { countTokensRoute } from "./anthropic/count-tokens.js";
 import { anthropicErrorResponse, anthropicMessages, isAnthropicPath } from "./anthropic/messages.js";
-import { createPipeline, modelNotFound, type GatewayEnv } from "./pipeline.js";
+import { createPipeline, modelNotFound, type GatewayEnv, type PipelineOptions } from "./pipeline.js";
 import type { PrivateContentMode } from "./projection.js";
 import { parseFeedbackRequest } from "./schema.js";
+import { announceTrace, emitPersonalFeedback, runAsCaller } from "../strategies/personalize/caller.js";
 
 export type { GatewayEnv } from "./pipeline.js";
 export { toGenerateRequest } from "./openai/chat.js";
@@ -67,6 +69,8 @@ export interface GatewayOptions {
   privateModels?: ReadonlySet<string>;
   /** Trace content of private models (policy `traces.privateContent`). @default "redacted" */
   privateContent?: PrivateContentMode;
+  /** Called after each answered generation (the shadow evaluation's hook; see `PipelineOptions.onAnswer`). */
+  onAnswer?: PipelineOptions["onAnswer"];
   /** Embedding models served at `POST /v1/embeddings` by name (policy `embeddings`); none = every name is 404 there. */
   embeddings?: ReadonlyMap<string, EmbeddingModel>;
 }
@@ -106,26 +110,39 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
   app.use("/v1/*", async (c, next) => {
     // `Authorization: Bearer <key>`, or Anthropic's `x-api-key: <key>` (the Anthropic SDK's default)
     if (options.keys) c.set("apiKey", options.keys.authenticate(c.req.header("authorization") ?? bearerOf(c.req.header("x-api-key"))));
-    await next();
+    // personalization: strategies read the caller's tenant (the key's name), and learn the request's trace id afterwards (strategies/personalize/caller.ts)
+    const { value, context } = runAsCaller(c.get("apiKey")?.name ?? "", next);
+    await value;
+    const traceId = context.onTrace.length ? c.res?.headers.get("x-tandem-trace-id") : undefined;
+    if (traceId) announceTrace(context, traceId);
   });
 
+  // chat models and strategies, then the embedding models (policy `embeddings`), told apart by `tandem.type`
+  const modelObject = (name: string, type: "chat" | "embedding", m: Pick<Model, "location" | "price">) => ({
+    id: name,
+    object: "model" as const,
+    created: Math.floor(started / 1000),
+    owned_by: "tandem",
+    tandem: { type, location: m.location, price_usd_per_million: { input: m.price.inputPerMillion, output: m.price.outputPerMillion } },
+  });
+  const listedModel = (name: string) => {
+    const chat = options.models.get(name);
+    if (chat) return modelObject(name, "chat", chat);
+    const embedding = options.embeddings?.get(name);
+    return embedding ? modelObject(name, "embedding", embedding) : undefined;
+  };
   app.get("/v1/models", (c) =>
     c.json({
       object: "list",
-      data: [...options.models.entries()].map(([name, m]) => ({
-        id: name,
-        object: "model",
-        created: Math.floor(started / 1000),
-        owned_by: "tandem",
-        tandem: { location: m.location, price_usd_per_million: { input: m.price.inputPerMillion, output: m.price.outputPerMillion } },
-      })),
+      data: [...options.models.keys(), ...[...(options.embeddings?.keys() ?? [])].filter((n) => !options.models.has(n))].map((n) => listedModel(n)!),
     }),
   );
 
   app.get("/v1/models/:name", (c) => {
     const name = c.req.param("name");
-    if (!options.models.has(name)) return errorResponse(c, modelNotFound(name));
-    return c.json({ id: name, object: "model", created: Math.floor(started / 1000), owned_by: "tandem" });
+    const found = listedModel(name);
+    if (!found) return errorResponse(c, modelNotFound(name));
+    return c.json(found);
   });
 
   app.post(
@@ -145,11 +162,13 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
       const stored = await options.traces.addFeedback({ ...feedback, key: spec?.name, createdAt: Date.now() }, traceScopeOf(spec));
       if (!stored) throw new TandemError("not_found", "No trace with this trace_id", { param: "trace_id" });
       metrics.observeFeedback(feedback.score);
+      await emitPersonalFeedback({ traceId: feedback.traceId, score: feedback.score }); // per-user router calibration
       return c.json({ object: "tandem.feedback", trace_id: feedback.traceId, score: feedback.score, recorded: true });
     },
   );
 
   mountDashboard(app, { traces: options.traces, name: options.name, keys: options.keys });
+  mountPlayground(app, { name: options.name });
 
   app.get("/metrics", async (c) => {
     const rule = options.keys ? (options.metricsAuth ?? "open") : "open";

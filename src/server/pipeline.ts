@@ -91,9 +91,10 @@ export interface StreamEncoder {
 export interface WireProtocol<I extends Intake = Intake> {
   /**
    * Validates and maps a parsed JSON body (its depth already checked). Throws
-   * `TandemError("invalid_request")` naming the bad field.
+   * `TandemError("invalid_request")` naming the bad field. May answer a promise (the Responses
+   * mapping awaits the trace store to resolve `item_reference`s).
    */
-  parse(body: unknown, context?: ParseContext): I;
+  parse(body: unknown, context?: ParseContext): I | Promise<I>;
   /** The error body in this protocol's shape; the HTTP status is the error's. */
   errorBody(error: TandemError): unknown;
   /** The body of a non-streamed answer. */
@@ -181,6 +182,25 @@ export interface PipelineOptions {
   privateModels?: ReadonlySet<string>;
   /** Trace content of private models. @default "redacted" */
   privateContent?: PrivateContentMode;
+  /**
+   * Called once per answered generation, after its answer was produced and traced (never for
+   * embeddings or failures) — the shadow evaluation's hook (src/shadow). Must return at once;
+   * never awaited, and an exception is logged, never answered.
+   */
+  onAnswer?: (answered: AnsweredRequest) => void;
+}
+
+/** An answered generation, as {@link PipelineOptions.onAnswer} sees it. */
+export interface AnsweredRequest {
+  /** The requested served name. */
+  model: string;
+  /** The request as the model ran it (max tokens clamped). */
+  request: GenerateRequest;
+  /** The answer sent (a streamed answer's `text` is the streamed text). */
+  result: GenerateResult;
+  traceId: string;
+  /** The caller's API key name (absent on an open gateway). */
+  key?: string;
 }
 
 /** The generation pipeline shared by every wire protocol. */
@@ -272,7 +292,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     try {
       checkJsonDepth(json);
-      intake = protocol.parse(json, { traces: options.traces, apiKey: c.get("apiKey") });
+      intake = await protocol.parse(json, { traces: options.traces, apiKey: c.get("apiKey") });
     } catch (error) {
       return fail(error);
     }
@@ -351,6 +371,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const asTimeout = (error: unknown) =>
       timedOut ? new TandemError("upstream_timeout", `Request timed out after ${timeoutMs} ms`, { cause: error }) : toTandemError(error, "upstream_error");
     const created = Math.floor(arrived / 1000);
+    /** Hands an answered generation to the `onAnswer` hook (generation routes only); its failure is logged, never answered. */
+    const answered = (result: GenerateResult) => {
+      if (!options.onAnswer || protocol.runner) return;
+      try {
+        options.onAnswer({ model: name, request, result, traceId, key: spec?.name });
+      } catch (error) {
+        console.error(`tandem: onAnswer hook failed for ${traceId}: ${(error as Error).message}`);
+      }
+    };
 
     // The pass-through fast path: a protocol that can relay upstream responses, and a model that
     // exposes its upstream hop (a plain openai-compatible model; never a strategy or middleware).
@@ -372,6 +401,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const latency = performance.now() - t0;
       const projection = projectAnswer({ traceId, model: name, result, latencyMs: latency });
       trace(answeredTrace(result, latency), projection.views);
+      answered(result);
       const answer = { intake, traceId, created, result, projection };
       const headers = { ...projection.headers, [OVERHEAD_HEADER]: overheadText(performance.now() - t0, result.info.calls) };
       if (upstream) return c.body(protocol.passthrough!.completion(answer, upstream), 200, { ...headers, "content-type": "application/json" });
@@ -429,6 +459,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             trace(answeredTrace(result, latency, text), projection.views);
             settle(chargeOfResult(result));
             finished = true;
+            answered(result.text ? result : { ...result, text });
           }
           next = await iterator.next();
         }

@@ -25,6 +25,7 @@
  * `"plain"` opts in to storing plaintext; `"none"` stores no content for private models. Other
  * models keep the trace store's `storeContent` behaviour.
  */
+import { openaiUsageDetails } from "../core/pricing/usage.js";
 import { withoutDiscarded, type CloudView, type CollaborationInfo, type Decision, type GenerateResult } from "../core/model.js";
 import type { ChatMessage } from "../core/wire.js";
 import type { Trace } from "../store/traces.js";
@@ -44,13 +45,40 @@ export interface TandemField {
   /** The decisions without `discarded` answers and `cloudView`s. */
   decisions: CollaborationInfo["decisions"];
   calls: CollaborationInfo["calls"];
+  /** Tokens and USD per part over all calls; present when a call reported cache or reasoning counts or was priced from the catalogue. */
+  usage_breakdown?: UsageBreakdownField;
 }
 
-/** Token usage in the wire's snake_case form (OpenAI `usage`; the usage chunk carries the same object). Tokens. */
+/**
+ * The `tandem.usage_breakdown` object: tokens (cached and cache-written prompt tokens are
+ * part of `prompt_tokens`, reasoning tokens part of `completion_tokens`) and USD per part,
+ * summed over every call. `other_usd`: cost of calls that reported no breakdown (their parts
+ * unknown). `price_sources`: the catalogues (name@version provider/model) that priced calls.
+ */
+export interface UsageBreakdownField {
+  prompt_tokens: number;
+  cached_prompt_tokens: number;
+  cache_write_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  input_usd: number;
+  cached_input_usd: number;
+  cache_write_usd: number;
+  output_usd: number;
+  other_usd: number;
+  price_sources: string[];
+}
+
+/**
+ * Token usage in the wire's snake_case form (OpenAI `usage`; the usage chunk carries the same
+ * object). Tokens. The details appear, in OpenAI's shape, when the serving model reported them.
+ */
 export interface UsageObject {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number; cache_write_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens: number };
 }
 
 /** How traces of private models hold content: placeholders (default), plaintext (opt-in) or nothing. */
@@ -123,7 +151,30 @@ function fieldOf(traceId: string, model: string, info: CollaborationInfo, latenc
     latency_ms: Math.round(latencyMs * 10) / 10,
     decisions: shown,
     calls: info.calls,
+    ...usageBreakdownOf(info.calls),
   };
+}
+
+/** `{ usage_breakdown }` over `calls`, or `{}` when no call carries a breakdown or a catalogue price. */
+export function usageBreakdownOf(calls: CollaborationInfo["calls"]): { usage_breakdown?: UsageBreakdownField } {
+  if (!calls.some((c) => c.costParts !== undefined || c.priceSource !== undefined)) return {};
+  const b: UsageBreakdownField = { prompt_tokens: 0, cached_prompt_tokens: 0, cache_write_tokens: 0, completion_tokens: 0, reasoning_tokens: 0, input_usd: 0, cached_input_usd: 0, cache_write_usd: 0, output_usd: 0, other_usd: 0, price_sources: [] };
+  for (const c of calls) {
+    b.prompt_tokens += c.promptTokens;
+    b.cached_prompt_tokens += c.cachedPromptTokens ?? 0;
+    b.cache_write_tokens += c.cacheWriteTokens ?? 0;
+    b.completion_tokens += c.completionTokens;
+    b.reasoning_tokens += c.reasoningTokens ?? 0;
+    if (c.costParts) {
+      b.input_usd += c.costParts.inputUsd;
+      b.cached_input_usd += c.costParts.cachedInputUsd;
+      b.cache_write_usd += c.costParts.cacheWriteUsd;
+      b.output_usd += c.costParts.outputUsd;
+    } else b.other_usd += c.costUsd;
+    if (c.priceSource !== undefined && !b.price_sources.includes(c.priceSource)) b.price_sources.push(c.priceSource);
+  }
+  for (const k of ["input_usd", "cached_input_usd", "cache_write_usd", "output_usd", "other_usd"] as const) b[k] = round(b[k]);
+  return { usage_breakdown: b };
 }
 
 /** `x-tandem-*` response headers for a finished request. */
@@ -143,7 +194,7 @@ export function tandemHeaders(field: TandemField): Record<string, string> {
 
 /** The usage object of a result's token usage (tokens). */
 export function usageObject(usage: GenerateResult["usage"]): UsageObject {
-  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens, ...openaiUsageDetails(usage) };
 }
 
 // ---------------------------------------------------------------------------------------------

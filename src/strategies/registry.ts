@@ -13,10 +13,14 @@ import { fallbackDefinition } from "./fallback/definition.js";
 import { contrastiveDefinition, ensembleDefinition, proxyTuningDefinition } from "./fusion/definition.js";
 import { guardDefinition } from "./guard/definition.js";
 import { compressionDefinition } from "./pipeline/definition.js";
+import { classifyDefinition, formatDefinition, rewriteDefinition } from "./pipeline/stage-definitions.js";
+import { personalizeDefinition } from "./personalize/definition.js";
 import { privacyDefinition } from "./privacy/definition.js";
 import { raceDefinition } from "./race/definition.js";
+import { rankDefinition } from "./rank/definition.js";
 import { routeDefinition } from "./route/definition.js";
 import { speculativeDefinition } from "./speculative/definition.js";
+import { verifyDefinition } from "./verify/definition.js";
 
 export { defineStrategy, modelRef, type BuildContext, type StrategyDefinition } from "./definition.js";
 
@@ -32,7 +36,13 @@ const BUILT_IN: readonly StrategyDefinition[] = [
   contrastiveDefinition,
   ensembleDefinition,
   compressionDefinition,
+  classifyDefinition,
+  rewriteDefinition,
+  formatDefinition,
   raceDefinition,
+  rankDefinition,
+  verifyDefinition,
+  personalizeDefinition,
 ];
 
 const definitions = new Map<string, StrategyDefinition<any>>();

@@ -263,9 +263,11 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
       yield { type: "tool-call", delta: { index: 0, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } } };
       if (finishReason !== "tool_calls") finishReason = "length";
     }
+    // which of the request's stop sequences ended it (not the template's own turn markers)
+    const stopSequence = finishReason === "stop" && matcher.matched !== undefined && request.stop?.includes(matcher.matched) ? matcher.matched : undefined;
     yield {
       type: "finish",
-      result: { text: finalText, toolCalls, finishReason, usage, logprobs: request.logprobs ? logprobs : undefined, info },
+      result: { text: finalText, toolCalls, finishReason, ...(stopSequence !== undefined ? { stopSequence } : {}), usage, logprobs: request.logprobs ? logprobs : undefined, info },
     };
   }
 

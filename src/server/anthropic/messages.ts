@@ -22,11 +22,14 @@
  *   accepted and ignored.
  *
  * Response: `{ id: "msg_…", type: "message", role: "assistant", content: [text, tool_use…],
- * model, stop_reason, stop_sequence: null, usage: { input_tokens, output_tokens, … }, tandem }`.
+ * model, stop_reason, stop_sequence, usage: { input_tokens, output_tokens, … }, tandem }`;
+ * `stop_reason: "stop_sequence"` with the matched string in `stop_sequence` when one of the
+ * request's `stop_sequences` ended the answer and the serving model says so (local llama.cpp
+ * models; vLLM upstreams), else `stop_sequence: null`.
  * Stream: `message_start` (usage with the request's input tokens counted by the tokenizer —
  * never 0 — and `output_tokens: 0`), `ping`, per block `content_block_start` /
  * `content_block_delta` (`text_delta`, `input_json_delta`) / `content_block_stop`,
- * `message_delta` (`stop_reason`, the serving model's real `input_tokens` and `output_tokens`,
+ * `message_delta` (`stop_reason`, `stop_sequence`, the serving model's real `input_tokens` and `output_tokens`,
  * and the `tandem` field), `message_stop`; a failure after the 200 is an `error` event.
  *
  * Errors: `{ type: "error", error: { type, message } }` with Anthropic's statuses
@@ -41,6 +44,7 @@ import type { ChatContent, ChatMessage, ChatTool, ChatToolCall, ChatToolChoice, 
 import { invalidRequest, type Answer, type Intake, type SseFrame, type StreamEncoder, type WireProtocol } from "../pipeline.js";
 import type { AnswerProjection, TandemField } from "../projection.js";
 import { countRequestTokens } from "./tokens.js";
+import { anthropicUsageOf } from "../../core/pricing/usage.js";
 
 // ---------------------------------------------------------------------------------------------
 // Request schema
@@ -306,10 +310,12 @@ export function isAnthropicPath(path: string): boolean {
 export type StopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "refusal";
 
 /**
- * The stop reason of a finish reason. A stop sequence cannot be told from a natural end (the
- * provider-neutral result, like OpenAI's wire, does not say which), so `stop` is `end_turn`.
+ * The stop reason of a finish reason: `stop` is `stop_sequence` when the result names the
+ * request's stop sequence that ended it (`GenerateResult.stopSequence`: local llama.cpp models,
+ * vLLM upstreams), else `end_turn` (a natural end — or a provider that cannot tell, such as a
+ * plain OpenAI upstream).
  */
-export function stopReasonOf(finish: FinishReason): StopReason {
+export function stopReasonOf(finish: FinishReason, stopSequence?: string): StopReason {
   switch (finish) {
     case "length":
       return "max_tokens";
@@ -318,11 +324,22 @@ export function stopReasonOf(finish: FinishReason): StopReason {
     case "content_filter":
       return "refusal";
     default:
-      return "end_turn";
+      return stopSequence !== undefined ? "stop_sequence" : "end_turn";
   }
 }
 
-/** Anthropic `usage` (tokens); no prompt cache, so the cache counters are 0. */
+/**
+ * Anthropic's `stop_reason` and `stop_sequence` (the matched string, or null) of a result.
+ * `requested`: the request's `stop_sequences`; a matched string that is not one of them (e.g. the
+ * placeholder form a `privacy` strategy sent upstream) is not reported — `end_turn`, null.
+ */
+export function stopOf(result: Pick<GenerateResult, "finishReason" | "stopSequence">, requested?: readonly string[]): { stop_reason: StopReason; stop_sequence: string | null } {
+  const matched = result.stopSequence !== undefined && (requested === undefined || requested.includes(result.stopSequence)) ? result.stopSequence : undefined;
+  const reason = stopReasonOf(result.finishReason, matched);
+  return { stop_reason: reason, stop_sequence: reason === "stop_sequence" ? matched! : null };
+}
+
+/** Anthropic `usage` (tokens); the cache counters are the serving model's (0 when it reported none; `input_tokens` excludes them). */
 export interface AnthropicUsage {
   input_tokens: number;
   output_tokens: number;
@@ -331,6 +348,9 @@ export interface AnthropicUsage {
 }
 
 const usageOf = (input: number, output: number): AnthropicUsage => ({ input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+/** The answer's usage in Anthropic's form: `input_tokens` uncached, the serving model's cache reads and writes apart (src/core/pricing/usage.ts). */
+const answerUsage = (u: AnswerProjection["usage"]): AnthropicUsage =>
+  anthropicUsageOf({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, cachedPromptTokens: u.prompt_tokens_details?.cached_tokens, cacheWriteTokens: u.prompt_tokens_details?.cache_write_tokens });
 
 /** An Anthropic content block of a response. */
 export type ResponseBlock = { type: "text"; text: string } | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
@@ -343,7 +363,8 @@ export interface AnthropicMessage {
   model: string;
   content: ResponseBlock[];
   stop_reason: StopReason;
-  stop_sequence: null;
+  /** The stop sequence that ended the answer (`stop_reason: "stop_sequence"`), else null. */
+  stop_sequence: string | null;
   usage: AnthropicUsage;
   tandem: TandemField;
 }
@@ -364,7 +385,7 @@ export function toolInput(args: string): Record<string, unknown> {
 }
 
 /** The non-streamed body of an answer. */
-export function messageBody(traceId: string, model: string, result: GenerateResult, projection: AnswerProjection): AnthropicMessage {
+export function messageBody(traceId: string, model: string, result: GenerateResult, projection: AnswerProjection, stopSequences?: readonly string[]): AnthropicMessage {
   const blocks: ResponseBlock[] = [];
   if (result.text || !result.toolCalls?.length) blocks.push({ type: "text", text: result.text });
   for (const call of result.toolCalls ?? []) blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
@@ -374,9 +395,8 @@ export function messageBody(traceId: string, model: string, result: GenerateResu
     role: "assistant",
     model,
     content: blocks,
-    stop_reason: stopReasonOf(result.finishReason),
-    stop_sequence: null,
-    usage: usageOf(projection.usage.prompt_tokens, projection.usage.completion_tokens),
+    ...stopOf(result, stopSequences),
+    usage: answerUsage(projection.usage),
     tandem: projection.field,
   };
 }
@@ -456,8 +476,8 @@ export function messagesEncoder(intake: MessagesIntake, traceId: string): Stream
       frames.push(...stopOpen());
       frames.push(
         event("message_delta", {
-          delta: { stop_reason: stopReasonOf(result.finishReason), stop_sequence: null },
-          usage: usageOf(projection.usage.prompt_tokens, projection.usage.completion_tokens),
+          delta: stopOf(result, intake.body.stop_sequences ?? []),
+          usage: answerUsage(projection.usage),
           tandem: projection.field,
         }),
       );
@@ -479,7 +499,7 @@ export const anthropicMessages: WireProtocol<MessagesIntake> = {
   },
   errorBody: (error) => anthropicError(error).body,
   status: (error) => anthropicError(error).status,
-  completion: ({ traceId, intake, result, projection }: Answer<MessagesIntake>) => messageBody(traceId, intake.model, result, projection),
+  completion: ({ traceId, intake, result, projection }: Answer<MessagesIntake>) => messageBody(traceId, intake.model, result, projection, intake.body.stop_sequences ?? []),
   encoder: ({ intake, traceId }) => messagesEncoder(intake, traceId),
   traceIdPrefix: "msg_",
 };

@@ -67,6 +67,22 @@ export const chatCompletionRequestSchema = z.object({
     .optional(),
   user: z.string().optional(),
   n: z.literal(1, { message: "only n = 1 is supported" }).nullable().optional(),
+  response_format: z
+    .discriminatedUnion("type", [
+      z.object({ type: z.literal("text") }),
+      z.object({ type: z.literal("json_object") }),
+      z.object({
+        type: z.literal("json_schema"),
+        json_schema: z.object({
+          name: z.string().max(64).optional(),
+          description: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullable().optional(),
+        }),
+      }),
+    ])
+    .nullable()
+    .optional(),
 });
 
 /**
@@ -100,6 +116,7 @@ export function toGenerateRequest(body: ChatCompletionRequest): GenerateRequest 
     tools: body.tools,
     toolChoice: body.tool_choice,
     user: body.user,
+    ...(body.response_format && body.response_format.type !== "text" ? { responseFormat: body.response_format } : {}),
   };
 }
 

@@ -14,7 +14,8 @@
  *   `text` parts; `function_call` items → `tool_calls` of an assistant message (consecutive calls,
  *   and a preceding assistant message, merge into one); `function_call_output` → `tool` messages;
  *   `item_reference` to an earlier answer's message (`msg_<hex>`) → that answer's text, read from
- *   the trace store within the caller key's scope (the Vercel AI SDK sends these by default);
+ *   the trace store within the caller key's scope — SQLite or PostgreSQL (`traces.postgres`),
+ *   through the store's awaitable `get` (the Vercel AI SDK sends these by default);
  * - `tools` (flat `{ type: "function", name, description, parameters, strict }`) → chat tools;
  *   `tool_choice` `"none" | "auto" | "required" | { type: "function", name }`;
  * - `max_output_tokens` → `maxTokens`, `temperature`, `top_p`, `user` (or `safety_identifier`),
@@ -43,6 +44,7 @@ import type { ChatContent, ChatMessage, ChatTool, ChatToolCall, ChatToolChoice, 
 import { traceScopeOf } from "../auth.js";
 import { invalidRequest, type Answer, type Intake, type ParseContext, type SseFrame, type StreamEncoder, type WireProtocol } from "../pipeline.js";
 import type { AnswerProjection, TandemField } from "../projection.js";
+import type { Trace } from "../../store/traces.js";
 
 /** Prefix of Responses trace ids (= response ids). */
 export const RESPONSE_ID_PREFIX = "resp_";
@@ -197,10 +199,42 @@ function parseAt<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {
  * `model`, `input.1.call_id`, `tools.0.type`, `previous_response_id`; `not_found` (404,
  * `param: "input.N.id"`) for an `item_reference` the caller cannot read.
  */
-export function parseResponsesBody(json: unknown, context: ParseContext = {}): ResponsesIntake {
+export async function parseResponsesBody(json: unknown, context: ParseContext = {}): Promise<ResponsesIntake> {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new TandemError("invalid_request", "Invalid request: the body must be a JSON object", { param: null });
   const body = parseAt(responsesRequestSchema, json, "");
-  refuseUnsupported(body);
+  refuseUnsupported(body); // before any lookup
+  return intakeOf(body, typeof body.input === "string" ? context : { ...context, referenced: await lookUpReferences(body.input, context) });
+}
+
+/**
+ * The traces of the answers that `input`'s `item_reference`s name (`msg_<hex>` → trace
+ * `resp_<hex>`), read in the caller key's scope through the store's awaitable `get` — the SQLite
+ * store answers at once, the Postgres one (policy `traces.postgres`) with a promise — before the
+ * synchronous mapping of the items. Ids that are not answers' message ids are skipped (the mapping
+ * answers them 404). Errors: the store's, as a 500.
+ */
+async function lookUpReferences(input: ReadonlyArray<Record<string, unknown>>, context: ParseContext): Promise<Map<string, Trace | undefined>> {
+  const found = new Map<string, Trace | undefined>();
+  const { traces } = context;
+  if (!traces) return found;
+  for (const item of input) {
+    if (item.type !== "item_reference" || typeof item.id !== "string" || found.has(item.id)) continue;
+    const hex = MESSAGE_ITEM_ID.exec(item.id)?.[1];
+    if (hex) found.set(item.id, await traces.get(`${RESPONSE_ID_PREFIX}${hex}`, traceScopeOf(context.apiKey)));
+  }
+  return found;
+}
+
+/** {@link ParseContext} plus the referenced answers' traces, looked up beforehand. */
+interface ItemContext extends ParseContext {
+  referenced?: ReadonlyMap<string, Trace | undefined>;
+}
+
+/** The id of an answer's message item: `msg_<the trace's 32 hex digits>`. */
+const MESSAGE_ITEM_ID = /^msg_([0-9a-f]{32})$/;
+
+/** The intake of a validated body (the synchronous part of {@link parseResponsesBody}). */
+function intakeOf(body: ResponsesBody, context: ItemContext): ResponsesIntake {
   const tools = (body.tools ?? []).map((t, i) => {
     if (t.type !== "function") throw unsupported(`tools.${i}.type`, `tool type '${String(t.type)}' (only function tools are served; hosted tools such as web_search or file_search are not)`);
     return parseAt(functionTool, t, `tools.${i}`);
@@ -324,7 +358,7 @@ function openAssistant(messages: ChatMessage[]): Extract<ChatMessage, { role: "a
   return last?.role === "assistant" ? last : undefined;
 }
 
-function addItem(messages: ChatMessage[], item: Record<string, unknown>, i: number, context: ParseContext): void {
+function addItem(messages: ChatMessage[], item: Record<string, unknown>, i: number, context: ItemContext): void {
   const path = `input.${i}`;
   const type = item.type ?? (item.role !== undefined ? "message" : undefined);
   switch (type) {
@@ -370,15 +404,12 @@ function addItem(messages: ChatMessage[], item: Record<string, unknown>, i: numb
  * the cloud saw, or nothing) or one stored without content answers 400 telling the client to send
  * the item in full; an unknown id (or another key's) answers 404.
  */
-function referencedText(id: string, param: string, context: ParseContext): string {
+function referencedText(id: string, param: string, context: ItemContext): string {
   const sendInFull = "send the message in full ('role: \"assistant\"' with its text; the Vercel AI SDK does with providerOptions.openai.store = false)";
-  const hex = /^msg_([0-9a-f]{32})$/.exec(id)?.[1];
+  const hex = MESSAGE_ITEM_ID.exec(id)?.[1];
   if (!hex) throw new TandemError("not_found", `Item '${id}' is not a message of an answer of this gateway; ${sendInFull}`, { param });
   if (!context.traces) throw unsupported(param, `item_reference: this gateway runs with traces off, so it cannot look earlier answers up; ${sendInFull}`);
-  const found = context.traces.get(`${RESPONSE_ID_PREFIX}${hex}`, traceScopeOf(context.apiKey));
-  // parsing is synchronous: a store answering with promises (Postgres) cannot resolve references here
-  if (found instanceof Promise) throw unsupported(param, `item_reference: this gateway's trace store (Postgres) does not resolve item references; ${sendInFull}`);
-  const trace = found;
+  const trace = context.referenced?.get(id); // looked up by lookUpReferences (SQLite or Postgres)
   if (!trace || trace.status !== 200) throw new TandemError("not_found", `No answer with item '${id}'`, { param });
   if (trace.decisions.some((d) => d.strategy === "privacy") || trace.responseText == null)
     throw unsupported(param, `item_reference to '${id}': its trace does not hold the answer's text (a private model's trace keeps what the cloud saw, or content storage is off); ${sendInFull}`);
@@ -407,10 +438,14 @@ export interface ResponsesLogprob {
   top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }>;
 }
 
-/** Responses `usage`, tokens. */
+/**
+ * Responses `usage`, tokens. `input_tokens` includes `cached_tokens` (prompt-cache reads) and
+ * `cache_write_tokens` (cache writes, OpenRouter's extension; present only when the upstream
+ * reported some); `output_tokens` includes `reasoning_tokens`.
+ */
 export interface ResponsesUsage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  input_tokens_details: { cached_tokens: number; cache_write_tokens?: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
@@ -448,13 +483,18 @@ export interface ResponseObject {
   tandem?: TandemField;
 }
 
-/** Responses `usage` of a result (tokens of the serving model). */
+/**
+ * Responses `usage` of a result (tokens of the serving model), with the prompt-cache and
+ * reasoning counts the upstream reported (read by `usageFromUpstream`, src/core/pricing/usage.ts;
+ * 0 when it reported none), as the chat mapping's `prompt_tokens_details` /
+ * `completion_tokens_details` (`usageObject`, projection.ts) carry them.
+ */
 export function responsesUsage(usage: GenerateResult["usage"]): ResponsesUsage {
   return {
     input_tokens: usage.promptTokens,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: usage.cachedPromptTokens ?? 0, ...(usage.cacheWriteTokens !== undefined ? { cache_write_tokens: usage.cacheWriteTokens } : {}) },
     output_tokens: usage.completionTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
     total_tokens: usage.promptTokens + usage.completionTokens,
   };
 }
