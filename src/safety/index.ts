@@ -5,7 +5,8 @@
  * (src/strategies/guard) screens requests and answers with these.
  */
 export { GuardClassifier, guardFeatures, defaultGuardModelPath, loadGuardClassifier, type GuardClassifierFile, type GuardClassifierFileV1, type SafetyExample } from "./classifier.js";
-export { LinearTextModel, linearTextFeatures, maskedText, plattFit, thresholdAtFpr, dataHash, type LinearTextModelFile, type LinearExample } from "./linear.js";
+export { LinearTextModel, linearTextFeatures, maskedText, plattFit, thresholdAtFpr, type LinearTextModelFile, type LinearExample } from "./linear.js";
+export { dataHash } from "./data-hash.js";
 export { InjectionDetector, loadInjectionDetector, defaultInjectionModelPath, injectionExtraFeatures, type InjectionVerdict } from "./injection.js";
 export { loadSafetyDataset, loadXSTest, loadHarmBench, loadHarmless, loadSafetyJsonl, loadPiiPrompts, splitByKey, safetySplit, injectionSplit, augmentFramings, safetyDataDir, type SafetySplit } from "./data.js";
 export { injectionScore, secretScore, placeholderLeakScore, containsJwt, type RuleHit } from "./detectors.js";

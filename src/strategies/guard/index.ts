@@ -74,10 +74,17 @@ export interface GuardInputOptions {
   injectionDetectorRoles?: ReadonlyArray<"user" | "tool" | "assistant">;
 }
 
-/** A learned prompt-injection detector, e.g. src/safety/injection.ts `InjectionDetector`: a probability in [0, 1] and its threshold. */
+/**
+ * A learned prompt-injection detector, e.g. src/safety/injection.ts `InjectionDetector`: a
+ * probability in [0, 1] and its threshold. Detectors that know contexts score tool results as
+ * `"document"` (span by span, with a threshold of their own chosen on held-out documents) and
+ * other messages as `"prompt"`.
+ */
 export interface InjectionScorer {
-  score(text: string): number;
+  score(text: string, context?: "prompt" | "document"): number;
   readonly threshold: number;
+  /** The threshold of a context; `threshold` when absent. */
+  thresholdFor?(context: "prompt" | "document"): number;
 }
 
 /** Output checks. */
@@ -329,13 +336,17 @@ export function guardMiddleware(options: GuardMiddlewareOptions): ModelMiddlewar
         checks.push({ stage: "input", signal: "injection", score: best.hit.score, threshold: injIn, reason: best.m && screened.length > 1 ? `${best.hit.reason} in ${where(best.m)}` : best.hit.reason });
         if (detector) {
           // The learned detector on the messages that carry indirect injection (tool results by default).
-          let top: { score: number; m?: Screened } = { score: 0 };
+          // Tool results are documents: scored span by span against the document threshold.
+          // The message furthest above (or nearest below) its own threshold decides.
+          let top: { score: number; threshold: number; m?: Screened } = { score: 0, threshold: detector.threshold };
           for (const m of screened) {
             if (!detectorRoles.has(m.role)) continue;
-            const p = detector.score(m.text);
-            if (p > top.score) top = { score: p, m };
+            const context = m.role === "tool" ? "document" : "prompt";
+            const p = detector.score(m.text, context);
+            const t = detector.thresholdFor?.(context) ?? detector.threshold;
+            if (!top.m || p - t > top.score - top.threshold) top = { score: p, threshold: t, m };
           }
-          if (top.m) checks.push({ stage: "input", signal: "injection-detector", score: top.score, threshold: detector.threshold, reason: `injection detector p=${top.score.toFixed(3)} on ${where(top.m)}` });
+          if (top.m) checks.push({ stage: "input", signal: "injection-detector", score: top.score, threshold: top.threshold, reason: `injection detector p=${top.score.toFixed(3)} on ${where(top.m)}` });
         }
       }
       if (harmIn !== false) {
