@@ -81,6 +81,19 @@ strategies:
     expect(r.choices[0].message.content).toBe("The city is Paris, about two million people.");
   });
 
+  it("the Responses API's text.format json_schema reaches the format stage and the upstream too", async () => {
+    bodies.length = 0;
+    const r = await client().responses.create({
+      model: "structured",
+      input: "Biggest city of France?",
+      max_output_tokens: 24,
+      text: { format: { type: "json_schema", name: "city", schema, strict: true } },
+    });
+    expect(handwritten.safeParse(JSON.parse(r.output_text)).success).toBe(true);
+    expect(r.text?.format).toMatchObject({ type: "json_schema", name: "city" });
+    expect(bodies[0].response_format).toEqual(responseFormat);
+  });
+
   it("a malformed response_format is a 400 naming the field", async () => {
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",

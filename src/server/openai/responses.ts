@@ -1,7 +1,7 @@
 /**
  * The OpenAI Responses mapping of the gateway (`POST /v1/responses`, issue #12 item 1): the
  * request schema (zod; unknown fields are ignored as in chat completions, but a known field whose
- * meaning Tandem cannot honour — hosted tools, `previous_response_id`, structured `text.format`,
+ * meaning Tandem cannot honour — hosted tools, `previous_response_id`,
  * background runs… — answers 400 naming it as `param`), the request → {@link GenerateRequest}
  * mapping, the `response` object, the SSE event sequence and the OpenAI error shape.
  *
@@ -40,7 +40,7 @@
 import { z } from "zod";
 import { TandemError } from "../../core/errors.js";
 import type { GenerateRequest, GenerateResult } from "../../core/model.js";
-import type { ChatContent, ChatMessage, ChatTool, ChatToolCall, ChatToolChoice, TokenLogprob } from "../../core/wire.js";
+import type { ChatContent, ChatMessage, ChatTool, ChatToolCall, ChatToolChoice, ResponseFormat, TokenLogprob } from "../../core/wire.js";
 import { traceScopeOf } from "../auth.js";
 import { invalidRequest, type Answer, type Intake, type ParseContext, type SseFrame, type StreamEncoder, type WireProtocol } from "../pipeline.js";
 import type { AnswerProjection, TandemField } from "../projection.js";
@@ -171,7 +171,32 @@ export interface ResponsesEcho {
   store: boolean;
   truncation: "auto" | "disabled";
   serviceTier: string;
-  text: { format: { type: "text" }; verbosity?: string };
+  text: { format: ResponsesTextFormat; verbosity?: string };
+}
+
+/** A Responses `text.format`: free text, any JSON object, or JSON of a schema (flattened, unlike chat's `json_schema: {…}`). */
+export type ResponsesTextFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | { type: "json_schema"; name: string; schema: Record<string, unknown>; description?: string; strict?: boolean | null };
+
+const textFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object") }),
+  z.object({
+    type: z.literal("json_schema"),
+    name: z.string().min(1).max(64),
+    schema: z.record(z.string(), z.unknown()),
+    description: z.string().optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+]);
+
+/** The Responses format as the chat-shaped `responseFormat` of the request (undefined for free text). */
+function responseFormatOf(format: ResponsesTextFormat): ResponseFormat | undefined {
+  if (format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  return { type: "json_schema", json_schema: { name: format.name, schema: format.schema, ...(format.description !== undefined ? { description: format.description } : {}), ...(format.strict != null ? { strict: format.strict } : {}) } };
 }
 
 /** A Responses request as the pipeline carries it. */
@@ -247,6 +272,8 @@ function intakeOf(body: ResponsesBody, context: ItemContext): ResponsesIntake {
   if (messages.length === 0) throw new TandemError("invalid_request", "Invalid request: 'input' must contain at least one item", { param: "input" });
 
   const logprobs = (body.include ?? []).includes(LOGPROBS_INCLUDE) || (body.top_logprobs ?? 0) > 0;
+  const format: ResponsesTextFormat = body.text?.format == null ? { type: "text" } : (parseAt(textFormat, body.text.format, "text.format") as ResponsesTextFormat);
+  const responseFormat = responseFormatOf(format);
   const request: GenerateRequest = {
     messages,
     maxTokens: body.max_output_tokens ?? undefined,
@@ -257,6 +284,7 @@ function intakeOf(body: ResponsesBody, context: ItemContext): ResponsesIntake {
     tools: tools.length ? tools.map(toChatTool) : undefined,
     toolChoice: choice ? toChatToolChoice(choice) : undefined,
     user: body.user ?? body.safety_identifier ?? undefined,
+    ...(responseFormat ? { responseFormat } : {}),
   };
   const echo: ResponsesEcho = {
     instructions: body.instructions ?? null,
@@ -272,7 +300,7 @@ function intakeOf(body: ResponsesBody, context: ItemContext): ResponsesIntake {
     store: body.store ?? true,
     truncation: body.truncation ?? "disabled",
     serviceTier: "default",
-    text: { format: { type: "text" }, ...(body.text?.verbosity ? { verbosity: body.text.verbosity } : {}) },
+    text: { format, ...(body.text?.verbosity ? { verbosity: body.text.verbosity } : {}) },
   };
   return { model: body.model, stream: body.stream === true, request, echo };
 }
@@ -285,7 +313,7 @@ function refuseUnsupported(body: ResponsesBody): void {
   if (body.background === true) throw unsupported("background", "'background': responses run in the foreground (use 'stream' for long answers)");
   if (body.prompt != null) throw unsupported("prompt", "'prompt': stored prompt templates are not served; send 'instructions' and 'input'");
   const format = body.text?.format?.type;
-  if (format != null && format !== "text") throw unsupported("text.format", `text format '${format}' (only 'text'; structured outputs are not enforced by Tandem's strategies)`);
+  if (format != null && format !== "text" && format !== "json_object" && format !== "json_schema") throw unsupported("text.format", `text format '${format}' (only 'text', 'json_object' and 'json_schema')`);
   if (body.reasoning && (body.reasoning.effort != null || body.reasoning.summary != null))
     throw unsupported("reasoning", "'reasoning': Tandem's models produce no reasoning items; leave 'reasoning' unset");
 }
