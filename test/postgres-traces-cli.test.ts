@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { register as registerRouter } from "../src/cli/commands/router.js";
 import { register as registerTraces } from "../src/cli/commands/traces.js";
 import { TRACES_POSTGRES_ENV } from "../src/cli/commands/trace-source.js";
 import { createGateway, type Gateway } from "../src/gateway/index.js";
@@ -90,6 +91,32 @@ async function traces(args: string[], env: Record<string, string | undefined> = 
   }
 }
 const jsonLines = (lines: string[]) => lines.map((l) => JSON.parse(l) as Trace);
+
+describe("tandem router train --from-traces over the Postgres store", () => {
+  it("reads the policy's Postgres traces (or a URL), not the SQLite default", async () => {
+    const run = async (args: string[]) => {
+      const err: string[] = [];
+      const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+      try {
+        const program = new Command("tandem").exitOverride();
+        registerRouter(program);
+        const error = await program.parseAsync(["router", "train", "--from-traces", ...args, "--kind", "tfidf-lr", "--out", join(dir, "r.json")], { from: "user" }).then(() => undefined, (e: unknown) => e as Error);
+        return { err: err.join(""), error };
+      } finally {
+        write.mockRestore();
+      }
+    };
+    // The gateway served a plain model, so its 3 traces carry no cascade decision: no router labels,
+    // but the summary shows they were read from Postgres (the SQLite default does not exist here).
+    for (const args of [["--traces-policy", policyFile], ["--traces-postgres", url]]) {
+      const { err, error } = await run(args);
+      expect(err).toContain("router: 0 records from 3 traces");
+      expect(error?.message).toMatch(/No records .*cascade decided/);
+    }
+    const { error } = await run(["--traces-policy", policyFile, "--traces-postgres", url]);
+    expect(error?.message).toMatch(/only one of/);
+  });
+});
 
 describe("tandem traces over the Postgres store", () => {
   it("the `tandem` binary: `traces --policy F --json` lists the gateway's traces from Postgres (not traces.path)", async () => {

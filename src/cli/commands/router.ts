@@ -9,7 +9,8 @@ import { commonModels, filterSplit, promptText, readDataset, type ReplayRecord }
 import { summarizeModel } from "../../eval/evaluate.js";
 import { BINARY_ROUTER_KINDS, MULTI_ROUTER_KINDS, trainRouterRun } from "../../eval/train-router.js";
 import { loadRouterFile } from "../../strategies/route/registry.js";
-import { exportFromTraceDb, exportSummary } from "./traces-export.js";
+import { openTraceSource } from "./trace-source.js";
+import { exportFromTraceDb, exportFromTraceStore, exportSummary, readFeedbackFile } from "./traces-export.js";
 
 function pair(records: ReturnType<typeof readDataset>, weak?: string, strong?: string): { weak: string; strong: string } {
   if (weak && strong) return { weak, strong };
@@ -22,6 +23,8 @@ function pair(records: ReturnType<typeof readDataset>, weak?: string, strong?: s
 interface TrainOptions {
   dataset?: string;
   fromTraces?: string | true;
+  tracesPolicy?: string;
+  tracesPostgres?: string;
   tracesModel?: string;
   feedback?: string;
   split?: string;
@@ -37,13 +40,21 @@ interface TrainOptions {
  * The training records: the `--dataset` file, or router labels exported from stored traces
  * (`--from-traces`, the distillation loop: escalations and user feedback become labels).
  */
-function trainingRecords(opts: TrainOptions): ReplayRecord[] {
+async function trainingRecords(opts: TrainOptions): Promise<ReplayRecord[]> {
   if (opts.dataset && opts.fromTraces) throw new TandemError("invalid_request", "Pass --dataset or --from-traces, not both");
   if (opts.dataset) return readDataset(opts.dataset);
   if (!opts.fromTraces) throw new TandemError("invalid_request", "Pass --dataset <file> or --from-traces [db]");
   let result;
   try {
-    result = exportFromTraceDb({ db: opts.fromTraces === true ? undefined : opts.fromTraces, model: opts.tracesModel, feedbackFile: opts.feedback, format: "router" });
+    if (opts.tracesPolicy !== undefined || opts.tracesPostgres !== undefined) {
+      // The store the gateway's policy configures (SQLite or PostgreSQL), or a Postgres URL.
+      const source = await openTraceSource({ db: opts.fromTraces === true ? undefined : opts.fromTraces, policy: opts.tracesPolicy, postgres: opts.tracesPostgres });
+      try {
+        result = await exportFromTraceStore(source.store, { model: opts.tracesModel, feedback: readFeedbackFile(opts.feedback), format: "router" });
+      } finally {
+        await source.close();
+      }
+    } else result = exportFromTraceDb({ db: opts.fromTraces === true ? undefined : opts.fromTraces, model: opts.tracesModel, feedbackFile: opts.feedback, format: "router" });
   } catch (error) {
     throw new TandemError("invalid_request", (error as Error).message, { cause: error });
   }
@@ -59,6 +70,8 @@ export function register(program: Command): Command {
     .description("Train a router on recorded outcomes and write router.json")
     .option("--dataset <file>", "replay dataset (JSONL)")
     .option("--from-traces [db]", "train on labels from stored traces and their feedback instead (default db .tandem/traces.sqlite; see `tandem traces export --format router`)")
+    .option("--traces-policy <file>", "with --from-traces: read the trace store this policy configures (its traces.postgres, or traces.path)")
+    .option("--traces-postgres <url>", "with --from-traces: read traces from this PostgreSQL database")
     .option("--traces-model <name>", "with --from-traces: only traces of this requested model or strategy")
     .option("--feedback <file>", "with --from-traces: more feedback JSONL (added to the stored feedback; wins)")
     .option("--split <name>", "only records of this split (e.g. train)")
@@ -68,8 +81,8 @@ export function register(program: Command): Command {
     .option("--models <list>", "comma-separated models (multi-* kinds; default: all)")
     .option("--seed <n>", "seed", "0")
     .requiredOption("--out <file>", "router.json to write")
-    .action((opts: TrainOptions) => {
-      const records = filterSplit(trainingRecords(opts), opts.split);
+    .action(async (opts: TrainOptions) => {
+      const records = filterSplit(await trainingRecords(opts), opts.split);
       if (records.length === 0) throw new TandemError("invalid_request", `No records${opts.split ? ` in split '${opts.split}'` : ""}${opts.fromTraces ? " (traces give router labels only where a cascade decided; see `tandem traces export --format router`)" : ""}`);
       const multi = opts.kind.startsWith("multi-");
       const sides = multi ? {} : pair(records, opts.weak, opts.strong);
@@ -79,7 +92,7 @@ export function register(program: Command): Command {
         models: multi && opts.models ? opts.models.split(",").map((s) => s.trim()) : undefined,
         seed: Number(opts.seed),
         out: opts.out,
-        trainedOn: { dataset: opts.dataset ?? `traces:${opts.fromTraces === true ? ".tandem/traces.sqlite" : opts.fromTraces}`, split: opts.split ?? null },
+        trainedOn: { dataset: opts.dataset ?? `traces:${opts.tracesPostgres !== undefined ? "postgres" : opts.tracesPolicy !== undefined ? `policy ${opts.tracesPolicy}` : opts.fromTraces === true ? ".tandem/traces.sqlite" : opts.fromTraces}`, split: opts.split ?? null },
       });
       process.stdout.write(`Trained ${opts.kind} on ${run.trainExamples} records in ${(run.trainMs / 1000).toFixed(1)} s; wrote ${run.out}\n`);
     });

@@ -105,7 +105,7 @@ export function exportFromTraceDb(options: { db?: string; model?: string; key?: 
 }
 
 /** The scores of a feedback JSONL file (undefined without one). Errors: `Error` naming the file when it cannot be read or parsed. */
-function readFeedbackFile(file: string | undefined): Map<string, number> | undefined {
+export function readFeedbackFile(file: string | undefined): Map<string, number> | undefined {
   if (!file) return undefined;
   try {
     return parseFeedback(readFileSync(resolve(file), "utf8"));
