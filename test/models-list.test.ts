@@ -62,3 +62,46 @@ describe("GET /v1/models with embedding models", () => {
     expect(e.data[0].embedding.length).toBeGreaterThan(0);
   });
 });
+
+describe("a key with a models allow-list sees only its models", () => {
+  let keyed: Gateway;
+  let keyedServer: RunningServer;
+  beforeAll(async () => {
+    const { hashApiKey } = await import("../src/server/auth.js");
+    const tiny = `{ provider: llama-cpp, path: ${modelPath("stories260K.gguf")}, threads: 1, contextSize: 256 }`;
+    keyed = await createGateway(
+      parsePolicy(`
+models:
+  edge: ${tiny}
+  secret-model: ${tiny}
+auth:
+  keys:
+    - { name: narrow, hash: "${hashApiKey("key-narrow")}", models: [edge] }
+    - { name: wide, hash: "${hashApiKey("key-wide")}" }
+traces: false
+`),
+      { preload: false },
+    );
+    keyedServer = await keyed.listen({ host: "127.0.0.1", port: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    await keyed?.close();
+  });
+
+  it("lists and retrieves only allowed names; another is the same 404 as a missing one", async () => {
+    const as = (key: string) => new OpenAI({ baseURL: `${keyedServer.url}/v1`, apiKey: key, maxRetries: 0 });
+    const narrow = [];
+    for await (const m of as("key-narrow").models.list()) narrow.push(m.id);
+    expect(narrow).toEqual(["edge"]);
+    const wide = [];
+    for await (const m of as("key-wide").models.list()) wide.push(m.id);
+    expect(wide.sort()).toEqual(["edge", "secret-model"]);
+    const hidden = await as("key-narrow").models.retrieve("secret-model").catch((e: unknown) => e);
+    const missing = await as("key-narrow").models.retrieve("no-such-model").catch((e: unknown) => e);
+    expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    const codeOf = (e: unknown) => (e as { code?: string }).code;
+    expect(codeOf(hidden)).toBe("model_not_found");
+    expect(codeOf(hidden)).toBe(codeOf(missing));
+  });
+});

@@ -131,16 +131,21 @@ export function createGatewayApp(options: GatewayOptions): { app: Hono<GatewayEn
     const embedding = options.embeddings?.get(name);
     return embedding ? modelObject(name, "embedding", embedding) : undefined;
   };
+  // A key with a `models` allow-list sees only those names; another name is the same 404 as a missing one.
+  const mayList = (c: { get(key: "apiKey"): { models?: string[] } | undefined }, name: string) => {
+    const allowed = c.get("apiKey")?.models;
+    return !allowed || allowed.includes(name);
+  };
   app.get("/v1/models", (c) =>
     c.json({
       object: "list",
-      data: [...options.models.keys(), ...[...(options.embeddings?.keys() ?? [])].filter((n) => !options.models.has(n))].map((n) => listedModel(n)!),
+      data: [...options.models.keys(), ...[...(options.embeddings?.keys() ?? [])].filter((n) => !options.models.has(n))].filter((n) => mayList(c, n)).map((n) => listedModel(n)!),
     }),
   );
 
   app.get("/v1/models/:name", (c) => {
     const name = c.req.param("name");
-    const found = listedModel(name);
+    const found = mayList(c, name) ? listedModel(name) : undefined;
     if (!found) return errorResponse(c, modelNotFound(name));
     return c.json(found);
   });
