@@ -76,4 +76,17 @@ describe("llama-cpp provider", () => {
     expect(["Paris", "Rome"]).toContain(args.city);
     expect(typeof args.celsius).toBe("boolean");
   });
+
+  it("answers JSON of the request's response_format schema under a grammar (and any JSON for json_object)", async () => {
+    const schema = { type: "object", properties: { answer: { enum: ["yes", "no"] }, sure: { type: "boolean" } }, required: ["answer", "sure"], additionalProperties: false };
+    const r = await model.generate(ask("Is the sky blue?", { maxTokens: 40, responseFormat: { type: "json_schema", json_schema: { name: "v", schema } } }));
+    const parsed = JSON.parse(r.text);
+    expect(["yes", "no"]).toContain(parsed.answer);
+    expect(typeof parsed.sure).toBe("boolean");
+    expect(Object.keys(parsed).sort()).toEqual(["answer", "sure"]);
+    const free = await model.generate(ask("Is the sky blue?", { maxTokens: 16 }));
+    expect(() => JSON.parse(free.text)).toThrow(); // the same model, unconstrained, writes a story
+    const any = await model.generate(ask("Is the sky blue?", { maxTokens: 48, responseFormat: { type: "json_object" } }));
+    if (any.finishReason === "stop") expect(() => JSON.parse(any.text)).not.toThrow();
+  });
 });

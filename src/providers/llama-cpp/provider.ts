@@ -155,10 +155,12 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
       throw new TandemError("invalid_request", `Prompt is ${promptTokens.length} tokens; model ${id} has a context of ${contextSize} tokens`, { param: "messages" });
     }
     const toolPlan = planToolCall(request.tools, request.toolChoice);
-    const grammar = toolPlan ? await buildGrammar(toolPlan.schema) : undefined;
+    // A forced tool call's arguments, else the request's response_format, constrain the sampler.
+    const grammar = toolPlan ? await buildGrammar(toolPlan.schema) : await formatGrammar(request.responseFormat);
+    const constrained = toolPlan !== undefined || grammar !== undefined;
     const maxTokens = Math.min(request.maxTokens ?? defaultMaxTokens, contextSize - promptTokens.length);
-    const stops = [...(request.stop ?? []), ...(hasChatTemplate(model) || toolPlan ? [] : plainStops(template))];
-    const matcher = new StopMatcher(toolPlan ? [] : stops);
+    const stops = [...(request.stop ?? []), ...(hasChatTemplate(model) || constrained ? [] : plainStops(template))];
+    const matcher = new StopMatcher(toolPlan ? [] : grammar ? (request.stop ?? []) : stops);
     const wantTop = request.logprobs ? Math.max(0, Math.min(20, request.topLogprobs ?? 0)) : 0;
     const endTokens = new Set<Token>([model.tokens.eos, model.tokens.bos].filter((t): t is Token => t != null));
 
@@ -269,6 +271,24 @@ export function llamaCpp(options: LlamaCppOptions): LlamaCppModel {
       type: "finish",
       result: { text: finalText, toolCalls, finishReason, ...(stopSequence !== undefined ? { stopSequence } : {}), usage, logprobs: request.logprobs ? logprobs : undefined, info },
     };
+  }
+
+  /**
+   * The grammar of a `response_format`: JSON of its schema (`json_schema`), any JSON (`json_object`),
+   * none for free text. A schema the GBNF converter cannot express (e.g. some `$ref`/`oneOf` forms)
+   * falls back to any JSON — the `format` stage validates the answer against the schema anyway.
+   */
+  async function formatGrammar(format: GenerateRequest["responseFormat"]) {
+    if (!format || format.type === "text") return undefined;
+    const llama = await getLlamaRuntime();
+    if (format.type === "json_schema" && format.json_schema?.schema) {
+      try {
+        return await llama.createGrammarForJsonSchema(format.json_schema.schema as never);
+      } catch {
+        /* not expressible as GBNF: any JSON below */
+      }
+    }
+    return await llama.getGrammarFor("json");
   }
 
   async function buildGrammar(schema: Record<string, unknown>) {
