@@ -7,7 +7,8 @@
 import { faker } from "@faker-js/faker";
 import { describe, expect, it } from "vitest";
 import { findPatternSpans } from "./patterns.js";
-import { isAbaRoutingNumber, isDeaNumber, isNhsNumber, isNpi } from "./id-recognizers.js";
+import { ID_RECOGNIZERS, isAbaRoutingNumber, isDeaNumber, isNhsNumber, isNpi } from "./id-recognizers.js";
+import { defaultNegativesPath, loadNegatives } from "./train.js";
 import type { EntityType } from "./types.js";
 
 function typesIn(text: string): Array<[EntityType, string]> {
@@ -94,4 +95,14 @@ describe("no context, no report", () => {
       expect(typesIn(text).filter(([t]) => newTypes.has(t))).toEqual([]);
     });
   }
+});
+
+describe("ordinary prompts", () => {
+  it("none of the 6,266 harmless instructions holds an identity, bank, medical-licence or wallet number", () => {
+    const { train, test } = loadNegatives(defaultNegativesPath());
+    const texts = [...train, ...test];
+    expect(texts.length).toBe(6266);
+    const hits = texts.filter((t) => ID_RECOGNIZERS.some((r) => r.find(t).length > 0));
+    expect(hits).toEqual([]);
+  });
 });
