@@ -255,7 +255,8 @@ describe("privacy modes and failing closed", () => {
  * Every string of a request, not only message content: a request that carries private values in
  * each field the wire format has — tool descriptions and the descriptions, enums, defaults and
  * examples of their JSON-Schema parameters, stop sequences, `user`, an assistant refusal, tool-call
- * ids and `tool_call_id`, function names, message names — and in a field nobody listed.
+ * ids and `tool_call_id`, function names, message names, the `response_format` schema — and in a
+ * field nobody listed.
  */
 function everyFieldRequest(): GenerateRequest {
   const { person, email, phone, ip, ssn, card } = SECRETS;
@@ -293,6 +294,8 @@ function everyFieldRequest(): GenerateRequest {
       },
     ],
     toolChoice: { type: "function", function: { name: "send_message" } },
+    // forwarded upstream as response_format: its schema's strings leave the device too
+    responseFormat: { type: "json_schema", json_schema: { name: "reply", description: `Reply to ${person}`, schema: { type: "object", description: `for ${ssn}`, properties: { to: { type: "string", enum: [email, phone] } } } } },
   };
 }
 
@@ -322,6 +325,7 @@ describe("privacy covers every string of the request", () => {
       expect(body.user).toMatch(PH("EMAIL_ADDRESS", 1));
       expect(body.stop[0]).toMatch(PH("PERSON", 1));
       expect(body.tools[0].function.description).toMatch(PH("PERSON", 1));
+      expect(JSON.stringify((body as { response_format?: unknown }).response_format)).toMatch(PH("PERSON", 1));
     });
   }
 
