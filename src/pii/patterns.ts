@@ -374,10 +374,10 @@ export function phoneSegments(text: string): Array<[number, number]> {
 }
 
 /** One region's `findNumbers` over `text`, turned into spans (see {@link phoneRecognizer}). */
-function phoneSpansFor(text: string, country: CountryCode, segments: ReadonlyArray<[number, number]> = [[0, text.length]]): PiiSpan[] {
+function phoneSpansFor(text: string, country: CountryCode, segments: ReadonlyArray<{ from: number; text: string }> = [{ from: 0, text }]): PiiSpan[] {
   const out: PiiSpan[] = [];
-  for (const [from, to] of segments) {
-    for (const r of phoneMatches(from === 0 && to === text.length ? text : text.slice(from, to), country)) {
+  for (const { from, text: segment } of segments) {
+    for (const r of phoneMatches(segment, country)) {
       const startsAt = r.startsAt + from;
       let end = r.endsAt + from;
       const ext = /^x\d{1,5}/.exec(text.slice(end, end + 6));
@@ -434,7 +434,8 @@ function* phoneScan(text: string): Generator<PiiSpan[]> {
   for (const window of scanWindows(text, (w) => [{ start: 0, end: w.length, type: "PHONE_NUMBER", text: w, score: 0, source: "pattern" }], PHONE_WINDOW, PHONE_OVERLAP)) {
     const [{ start: from, text: w }] = window;
     if (!mayHoldPhone(w)) continue;
-    const segments = phoneSegments(w);
+    // cut once per window, searched under every region
+    const segments = phoneSegments(w).map(([a, b]) => ({ from: a, text: a === 0 && b === w.length ? w : w.slice(a, b) }));
     if (segments.length === 0) continue;
     for (const country of PHONE_COUNTRIES) {
       yield phoneSpansFor(w, country, segments).map((s) => (from === 0 ? s : { ...s, start: s.start + from, end: s.end + from }));
