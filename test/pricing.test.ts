@@ -16,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import Anthropic from "@anthropic-ai/sdk";
 import { calcPrice, extractUsage, findProvider } from "@pydantic/genai-prices";
 import OpenAI from "openai";
+import { writeRecordedChat } from "./fixtures/pricing/recorded-chat.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costBreakdown, costOf, type TokenUsage } from "../src/core/model.js";
 import { CATALOGUE, lookupCatalogue } from "../src/core/pricing/catalogue.js";
@@ -132,19 +133,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const body = JSON.parse(raw) as { model: string; stream?: boolean };
       const { usage } = rec(BY_MODEL[body.model]);
-      const base = { id: "chatcmpl-rec", created: 1_700_000_000, model: body.model, system_fingerprint: "fp_rec" };
-      if (!body.stream) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "Hello there.", refusal: null }, logprobs: null, finish_reason: "stop" }], usage }));
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (choices: unknown[], u: unknown = null) => `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices, usage: u })}\n\n`;
-      res.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]));
-      res.write(chunk([{ index: 0, delta: { content: "Hello there." }, finish_reason: null }]));
-      res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]));
-      res.write(chunk([], usage));
-      res.end("data: [DONE]\n\n");
+      writeRecordedChat(res, body, usage);
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
