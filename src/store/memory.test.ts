@@ -48,6 +48,24 @@ describe("memory store", () => {
     store.close();
   });
 
+  it("a client inventing a new user per request cannot grow the store past the tenant cap; other tenants keep theirs", async () => {
+    let t = 1000;
+    const store = openMemoryStore(":memory:", { maxPerUser: 4, maxPerTenant: 50, now: () => t++ });
+    store.remember(A_OTHER_KEY, [await memory("like", "tea", "The user likes tea.")]);
+    const fact = await memory("like", "x", "The user likes x.");
+    for (let i = 0; i < 500; i++) store.remember({ tenant: "team-a", user: `sybil-${i}` }, [{ ...fact, value: `x${i}` }, { ...fact, value: `y${i}` }]);
+    const teamA = store.users().filter((u) => u.tenant === "team-a");
+    expect(teamA.reduce((n, u) => n + u.memories, 0)).toBe(50);
+    expect(teamA.map((u) => u.user)).toContain("sybil-499"); // the most recent survive
+    expect(teamA.map((u) => u.user)).not.toContain("sybil-0");
+    expect(store.list(A_OTHER_KEY).map((e) => e.value)).toEqual(["tea"]);
+    // forgetting keeps the count right: the cap still holds after a user is deleted
+    store.forget({ tenant: "team-a", user: "sybil-499" });
+    for (let i = 500; i < 520; i++) store.remember({ tenant: "team-a", user: `sybil-${i}` }, [{ ...fact, value: `z${i}` }]);
+    expect(store.users().filter((u) => u.tenant === "team-a").reduce((n, u) => n + u.memories, 0)).toBe(50);
+    store.close();
+  });
+
   it("top-k by cosine with a minimum similarity, best first", async () => {
     const store = openMemoryStore(":memory:");
     store.remember(A, [await memory("allergy", "peanuts", "The user is allergic to peanuts."), await memory("name", "Ada", "The user's name is Ada.", true), await memory("like", "jazz", "The user likes jazz.")]);

@@ -88,6 +88,12 @@ export interface FeedbackCounts {
 export interface MemoryStoreOptions {
   /** Most memories per user; the least recently used are evicted. Default 256. */
   maxPerUser?: number;
+  /**
+   * Most memories per tenant (API key), across its users: a client that invents a new `user` per
+   * request cannot grow the file without bound; the tenant's least recently used are evicted.
+   * Default 100,000.
+   */
+  maxPerTenant?: number;
   /** Most trace links kept (oldest pruned). Default 100,000. */
   maxLinks?: number;
   /** Clock, epoch ms (tests inject one). Default `Date.now`. */
@@ -156,7 +162,8 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 export function openMemoryStore(path: string, options: MemoryStoreOptions = {}): MemoryStore {
   const maxPerUser = options.maxPerUser ?? 256;
   const maxLinks = options.maxLinks ?? 100_000;
-  if (!(maxPerUser >= 1) || !(maxLinks >= 1)) throw new RangeError("memory store: maxPerUser and maxLinks must be ≥ 1");
+  const maxPerTenant = options.maxPerTenant ?? 100_000;
+  if (!(maxPerUser >= 1) || !(maxLinks >= 1) || !(maxPerTenant >= 1)) throw new RangeError("memory store: maxPerUser, maxPerTenant and maxLinks must be ≥ 1");
   const now = options.now ?? Date.now;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -177,6 +184,7 @@ export function openMemoryStore(path: string, options: MemoryStoreOptions = {}):
     source_trace_id TEXT
   );
   CREATE INDEX IF NOT EXISTS memories_owner ON memories(tenant, user, used_at);
+  CREATE INDEX IF NOT EXISTS memories_tenant ON memories(tenant, used_at);
   CREATE TABLE IF NOT EXISTS personal_links (
     trace_id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -207,6 +215,16 @@ export function openMemoryStore(path: string, options: MemoryStoreOptions = {}):
     VALUES (@tenant, @user, @slot, @value, @text, @vector, @at, @at)`);
   const evict = db.prepare(`DELETE FROM memories WHERE id IN (
     SELECT id FROM memories WHERE ${OWNER} ORDER BY used_at DESC, id DESC LIMIT -1 OFFSET @cap)`);
+  const countTenant = db.prepare(`SELECT COUNT(*) AS n FROM memories WHERE tenant = @tenant`);
+  const evictTenant = db.prepare(`DELETE FROM memories WHERE id IN (
+    SELECT id FROM memories WHERE tenant = @tenant ORDER BY used_at DESC, id DESC LIMIT -1 OFFSET @cap)`);
+  /** Memories per tenant, counted once when first needed and kept in step by remember/forget (cheap cap checks). */
+  const tenantCount = new Map<string, number>();
+  const countOf = (tenant: string) => {
+    let n = tenantCount.get(tenant);
+    if (n === undefined) tenantCount.set(tenant, (n = (countTenant.get({ tenant }) as { n: number }).n));
+    return n;
+  };
   const selectOwner = db.prepare(`SELECT * FROM memories WHERE ${OWNER} ORDER BY used_at DESC, id DESC`);
   const insertLink = db.prepare(`INSERT OR REPLACE INTO personal_links (trace_id, tenant, user, route, score, threshold, escalated, created_at)
     VALUES (@traceId, @tenant, @user, @route, @score, @threshold, @escalated, @at)`);
@@ -246,15 +264,19 @@ export function openMemoryStore(path: string, options: MemoryStoreOptions = {}):
         touch.run({ id, at });
       } else {
         id = Number(insert.run({ ...own(owner), slot: m.slot, value: m.value, text: m.text, vector: toBlob(m.vector), at }).lastInsertRowid);
+        tenantCount.set(own(owner).tenant, countOf(own(owner).tenant) + 1);
       }
-      if (m.single) dropSlot.run({ ...own(owner), slot: m.slot, keep: id });
+      if (m.single) tenantCount.set(own(owner).tenant, countOf(own(owner).tenant) - dropSlot.run({ ...own(owner), slot: m.slot, keep: id }).changes);
       ids.push(id);
     }
-    evict.run({ ...own(owner), cap: maxPerUser });
+    const { tenant } = own(owner);
+    tenantCount.set(tenant, countOf(tenant) - evict.run({ ...own(owner), cap: maxPerUser }).changes);
+    if (countOf(tenant) > maxPerTenant) tenantCount.set(tenant, countOf(tenant) - evictTenant.run({ tenant, cap: maxPerTenant }).changes);
     return ids;
   });
   const forgetTx = db.transaction((owner: MemoryOwner) => {
     const n = db.prepare(`DELETE FROM memories WHERE ${OWNER}`).run(own(owner)).changes;
+    tenantCount.delete(own(owner).tenant); // recounted when next needed
     links -= db.prepare(`DELETE FROM personal_links WHERE ${OWNER}`).run(own(owner)).changes;
     db.prepare(`DELETE FROM personal_feedback WHERE ${OWNER}`).run(own(owner));
     return n;
@@ -284,7 +306,10 @@ export function openMemoryStore(path: string, options: MemoryStoreOptions = {}):
       if (path !== ":memory:") db.pragma("wal_checkpoint(TRUNCATE)");
       return n;
     },
-    forgetEntry: (owner, id) => db.prepare(`DELETE FROM memories WHERE ${OWNER} AND id = @id`).run({ ...own(owner), id }).changes > 0,
+    forgetEntry: (owner, id) => {
+      tenantCount.delete(own(owner).tenant);
+      return db.prepare(`DELETE FROM memories WHERE ${OWNER} AND id = @id`).run({ ...own(owner), id }).changes > 0;
+    },
     users(tenant) {
       const rows = (
         tenant === undefined
