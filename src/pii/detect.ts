@@ -44,7 +44,7 @@ export interface DetectorCoreOptions {
  * ({@link createDetectorFromFile}, with a tagger JSON the page fetched) both call.
  *
  * Time and fail-closed behaviour: patterns and the tagger are linear in the text length
- * (≈0.1–1 ms per 100 words; worst cases in bench/results/pii-patterns.json) and run in bounded
+ * (costs per KB of real text and worst cases on adversarial text in bench/results/pii-patterns.json) and run in bounded
  * steps (a window of the text per recognizer, ≤ 1,024 tokens of the tagger); between steps
  * `detect` yields to the event loop whenever it has held it for ≥ `sliceMs` (8 ms), and checks
  * `signal`. So a huge or hostile text never stalls the process, and an abort (the privacy

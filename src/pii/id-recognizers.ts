@@ -14,7 +14,7 @@
  * recognizer is linear in the text (checked in `patterns-time.test.ts`).
  */
 import { validate as isBitcoinAddress } from "bitcoin-address-validation";
-import { hasContext, matches, span, windowed, type PatternRecognizer } from "./recognizer-kit.js";
+import { HAS_DIGIT, hasContext, matches, span, windowed, type PatternRecognizer } from "./recognizer-kit.js";
 import type { PiiSpan } from "./types.js";
 
 /** Characters before a candidate searched for context words. */
@@ -36,7 +36,7 @@ export const driverLicenseRecognizer: PatternRecognizer = windowed("US_DRIVER_LI
     if (hasContext(text, m.index, LICENSE_CONTEXT, CONTEXT_WINDOW)) out.push(span(text, m.index, m.index + m[0].length, "US_DRIVER_LICENSE", 0.95));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 const PASSPORT_CONTEXT = /\b(passport|travel document|passport ?(no|number|#))\b/i;
 const PASSPORT_RE = /(?<![\w-])(?:[A-Z]{1,2}\d{6,8}|\d{8,9})(?![\w-])/gi;
@@ -47,7 +47,7 @@ export const passportRecognizer: PatternRecognizer = windowed("US_PASSPORT", (te
     if (hasContext(text, m.index, PASSPORT_CONTEXT, CONTEXT_WINDOW)) out.push(span(text, m.index, m.index + m[0].length, "US_PASSPORT", 0.95));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 /** ABA routing-number checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10). */
 export function isAbaRoutingNumber(digits: string): boolean {
@@ -70,7 +70,7 @@ export const bankNumberRecognizer: PatternRecognizer = windowed("US_BANK_NUMBER"
     out.push(span(text, m.index, m.index + m[0].length, "US_BANK_NUMBER", isAbaRoutingNumber(m[0]) ? 0.97 : 0.95));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 const ITIN_CONTEXT = /\b(itin|taxpayer|tax id|tax identification)\b/i;
 const ITIN_RE = /(?<![\d-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])\1\d{4}(?![\d-])/g;
@@ -83,7 +83,7 @@ export const itinRecognizer: PatternRecognizer = windowed("US_ITIN", (text) => {
     out.push(span(text, m.index, m.index + m[0].length, "US_ITIN", context ? 1 : 0.7));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 /**
  * DEA registration-number checksum (the US prescriber licence): two letters, seven digits;
@@ -123,7 +123,7 @@ export const medicalLicenseRecognizer: PatternRecognizer = windowed("MEDICAL_LIC
     if (isNpi(m[0]) && hasContext(text, m.index, MEDICAL_CONTEXT, CONTEXT_WINDOW)) out.push(span(text, m.index, m.index + m[0].length, "MEDICAL_LICENSE", 0.9));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 /** NHS number check digit (mod 11 with weights 10…2). */
 export function isNhsNumber(digits: string): boolean {
@@ -144,7 +144,7 @@ export const nhsRecognizer: PatternRecognizer = windowed("UK_NHS", (text) => {
     if (isNhsNumber(m[0].replace(/[- ]/g, "")) && hasContext(text, m.index, NHS_CONTEXT, CONTEXT_WINDOW)) out.push(span(text, m.index, m.index + m[0].length, "UK_NHS", 1));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 const BTC_RE = /(?<![\w])(?:[13mn2][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb|bcrt)1[02-9ac-hj-np-z]{8,87})(?![\w])/gi;
 const ETH_RE = /(?<![\w])0x[0-9a-fA-F]{40}(?![\w])/g;

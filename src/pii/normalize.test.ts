@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createDetector } from "./detector.js";
 import { foldConfusables, foldForClassifier, normalize } from "../core/normalize.js";
-import { normalizingDetector } from "./normalizing-detector.js";
+import { normalizePieces, normalizingDetector } from "./normalizing-detector.js";
 
 describe("normalize", () => {
   it("removes invisible characters, applies NFKC, folds digits and look-alikes, decodes tag characters", () => {
@@ -51,6 +51,24 @@ describe("normalize", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("normalizePieces (used by the detector) gives exactly normalize's text, flag and offsets (property)", () => {
+    // Pieces of text that exercise every rule near the ASCII whitespace where normalizePieces cuts.
+    const atoms = ["a", "b", "Z", "1", ".", "@", " ", " ", "\n", "\t", "\r", "\u0301", "\u0308", "\u200b", "\u00ad", "о", "Ѕ", "П", "ﬁ", "４", "٣", "😀", "\u{E0041}", "\u{E007F}", "\u00a0", "é", "q\u0301", "\x01", "\ud800", "ﷺ"];
+    const compare = (s: string) => {
+      const a = normalize(s);
+      const b = normalizePieces(s);
+      expect(b.text).toBe(a.text);
+      expect(b.changed).toBe(a.changed);
+      for (let i = 0; i <= a.text.length; i++) expect(b.toOriginal(i)).toBe(a.toOriginal(i));
+      for (let i = 0; i < a.text.length; i++) for (const j of [i, i + 1, a.text.length]) expect(b.originalSpan(i, j)).toEqual(a.originalSpan(i, j));
+    };
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...atoms), { maxLength: 40 }), (parts) => compare(parts.join(""))),
+      { numRuns: 1_000 },
+    );
+    compare("Call Jоhn at jo\u200bhn@exa\u200bmple.com or ４１５ ５５５ ０１２３.\nplain line\n e\u0301cole \u0301mark after space");
   });
 
   it("is linear on 1 MB of hostile input", () => {

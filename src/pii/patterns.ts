@@ -6,10 +6,10 @@
  * score ≥ 0.95.
  */
 import validator from "validator";
-import { findNumbers, isValidPhoneNumber, type CountryCode } from "libphonenumber-js/max";
+import { findNumbers, isValidPhoneNumber, PhoneNumberMatcher, type CountryCode } from "libphonenumber-js/max";
 import type { EntityType, PiiSpan } from "./types.js";
 import { ID_RECOGNIZERS } from "./id-recognizers.js";
-import { hasContext, matches, scanWindows, span, trimEnd, windowed, type PatternRecognizer } from "./recognizer-kit.js";
+import { HAS_DIGIT, hasContext, matches, scanWindows, span, trimEnd, windowed, type PatternRecognizer } from "./recognizer-kit.js";
 
 export { SCAN_OVERLAP, SCAN_WINDOW, scanWindows, type PatternRecognizer } from "./recognizer-kit.js";
 
@@ -120,11 +120,10 @@ export const emailRecognizer: PatternRecognizer = windowed("EMAIL_ADDRESS", (tex
     if (validator.isEmail(text.slice(c.start, end), { allow_utf8_local_part: true })) out.push(span(text, c.start, end, "EMAIL_ADDRESS", 1));
   }
   return out;
-});
+}, /@/);
 
 const SCHEME_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'`]+/giu;
 const PATH_RE = /\/[^\s<>"'`]*/uy;
-const DOMAIN_RUN_RE = /[\p{L}\p{N}.-]+/gu;
 /** `\b` of a `/…/iu` regular expression: ASCII word characters plus U+017F and U+212A. */
 function isWordChar(ch: string): boolean {
   return /^[A-Za-z0-9_\u017f\u212a]$/.test(ch);
@@ -145,7 +144,6 @@ function isBoundary(text: string, i: number): boolean {
 function urlCandidates(text: string): Array<{ start: number; end: number }> {
   const out: Array<{ start: number; end: number }> = [];
   const scheme = new RegExp(SCHEME_RE.source, SCHEME_RE.flags);
-  const runs = new RegExp(DOMAIN_RUN_RE.source, DOMAIN_RUN_RE.flags);
   const path = new RegExp(PATH_RE.source, PATH_RE.flags);
   const n = text.length;
 
@@ -191,15 +189,18 @@ function urlCandidates(text: string): Array<{ start: number; end: number }> {
     let pos = from;
     while (pos < n) {
       if (!run || pos < run.start || pos >= run.stop) {
-        runs.lastIndex = pos;
-        const m = runs.exec(text);
-        if (!m) break;
-        if (!m[0].includes(".")) {
-          pos = m.index + m[0].length; // one label: no domain can start here
-          continue;
+        // The first run at or after `pos` with a '.' in it (runs without one hold no domain) is
+        // the run around the first '.' at or after `pos`, cut at `pos`.
+        const dot = text.indexOf(".", pos);
+        if (dot < 0) break;
+        let start = dot;
+        while (start > pos) {
+          const cp = cpBefore(text, start);
+          if (!DOMAIN_CHAR.test(cp)) break;
+          start -= cp.length;
         }
-        loadRun(m.index, m.index + m[0].length);
-        pos = m.index;
+        loadRun(start, runEnd(text, dot, DOMAIN_CHAR));
+        pos = start;
       }
       const r = run!;
       for (; cursor < r.starts.length; cursor++) {
@@ -268,7 +269,7 @@ export const ipRecognizer: PatternRecognizer = windowed("IP_ADDRESS", (text) => 
   for (const m of matches(IPV4_RE, text)) if (validator.isIP(m[0], 4)) out.push(span(text, m.index, m.index + m[0].length, "IP_ADDRESS", 1));
   for (const m of matches(IPV6_RE, text)) if (m[0].length >= 6 && validator.isIP(m[0], 6)) out.push(span(text, m.index, m.index + m[0].length, "IP_ADDRESS", 0.95));
   return out;
-});
+}, /[0-9:]/);
 
 const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/gi;
 /** IBANs, confirmed with `validator.isIBAN` (ISO 13616 mod-97 checksum; score 1). */
@@ -288,7 +289,7 @@ export const ibanRecognizer: PatternRecognizer = windowed("IBAN_CODE", (text) =>
     }
   }
   return out;
-});
+}, HAS_DIGIT);
 
 const CARD_RE = /(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])/g;
 const CARD_CONTEXT = /\b(card|credit|debit|visa|master ?card|amex|cc|pan)\b/i;
@@ -308,7 +309,7 @@ export const creditCardRecognizer: PatternRecognizer = windowed("CREDIT_CARD", (
     if (score > 0) out.push(span(text, m.index, m.index + m[0].length, "CREDIT_CARD", score));
   }
   return out;
-});
+}, HAS_DIGIT);
 
 const SSN_RE = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
 const SSN_CONTEXT = /\b(ssn|social security|social|security number|ss#)/i;
@@ -323,11 +324,13 @@ export const ssnRecognizer: PatternRecognizer = windowed("US_SSN", (text) => {
     out.push(span(text, m.index, m.index + m[0].length, "US_SSN", context ? 1 : 0.85));
   }
   return out;
-});
+}, HAS_DIGIT);
 
-const PHONE_COUNTRIES: CountryCode[] = ["US", "GB", "DE", "FR", "AU", "IT", "ES", "NL", "SE", "CH", "BR", "IN"];
+/** Default regions the phone recognizer searches under, in order. */
+export const PHONE_COUNTRIES: readonly CountryCode[] = ["US", "GB", "DE", "FR", "AU", "IT", "ES", "NL", "SE", "CH", "BR", "IN"];
 // "number" counts unless an identity-document or bank word names the number ("passport number").
-const PHONE_CONTEXT = /\b(phone|call|tel|telephone|mobile|cell|fax|(?<!(?:passport|account|licen[cs]e|routing|card|ssn|security|itin|npi|nhs|dea|id|bank|acct)\.? )number|reach|contact|dial|text me|whatsapp)\b/i;
+/** Context words that raise a phone number's score (+0.1) within 48 characters before it. */
+export const PHONE_CONTEXT = /\b(phone|call|tel|telephone|mobile|cell|fax|(?<!(?:passport|account|licen[cs]e|routing|card|ssn|security|itin|npi|nhs|dea|id|bank|acct)\.? )number|reach|contact|dial|text me|whatsapp)\b/i;
 /** Window of the phone recognizer (libphonenumber-js costs ≈ 5–15 µs per character of digit-dense text per region). */
 export const PHONE_WINDOW = 1_024;
 /** Overlap of phone windows: a phone number with extension and the context words before it. */
@@ -373,31 +376,195 @@ export function phoneSegments(text: string): Array<[number, number]> {
   return out;
 }
 
-/** One region's `findNumbers` over `text`, turned into spans (see {@link phoneRecognizer}). */
-function phoneSpansFor(text: string, country: CountryCode, segments: ReadonlyArray<{ from: number; text: string }> = [{ from: 0, text }]): PiiSpan[] {
+/**
+ * Per-call memo of libphonenumber's verdicts, shared by the twelve regions' searches of one text.
+ * Under leniency POSSIBLE the matcher's `parseAndVerify(candidate, offset, text)` depends only on
+ * the candidate string and the default region (its bracket check reads the candidate alone, and
+ * `parsePhoneNumber` + `isPossible` see nothing else); a candidate whose first digit-or-plus
+ * character is '+' is parsed without the default region (international format: no IDD or
+ * national-prefix handling), so its verdict is shared by all regions. The same holds for
+ * `isValidPhoneNumber(value, region)`. Keys: `region \0 string`, or `+ \0 string`.
+ */
+interface PhoneMemo {
+  /** Verdicts of the matcher's `parseAndVerify`. */
+  readonly possible: Map<string, boolean>;
+  /** Verdicts of `isValidPhoneNumber`. */
+  readonly valid: Map<string, boolean>;
+  /** Best score so far per `start:end` (offsets into the whole text): a region that cannot beat it is not validated. */
+  readonly best: Map<string, number>;
+}
+
+/** `region \0 s`, or `+ \0 s` when libphonenumber reads `s` as international (its first '+'-or-digit is '+'). */
+function memoKey(s: string, country: CountryCode): string {
+  return (isInternational(s) ? "+" : country) + "\u0000" + s;
+}
+
+/**
+ * `parseIncompletePhoneNumber(s).startsWith("+")` without building the string: the first '+' or
+ * digit it keeps (ASCII, fullwidth, Arabic-Indic and extended Arabic-Indic digits: its `DIGITS`
+ * table) is a '+'.
+ */
+function isInternational(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 43) return true;
+    if ((c >= 48 && c <= 57) || (c >= 0xff10 && c <= 0xff19) || (c >= 0x660 && c <= 0x669) || (c >= 0x6f0 && c <= 0x6f9)) return false;
+  }
+  return false;
+}
+
+/** Internals of libphonenumber-js's `PhoneNumberMatcher` that {@link regionMatcher} resets between segments. */
+interface MatcherState {
+  text: string;
+  searchIndex: number;
+  state: string;
+  lastMatch: unknown;
+  hasNext(): boolean;
+  next(): { startsAt: number; endsAt: number };
+  parseAndVerify(candidate: string, offset: number, text: string): unknown;
+}
+
+type MatcherProto = { parseAndVerify(this: MatcherState, candidate: string, offset: number, text: string): unknown };
+const MATCHER_PROTO = Object.getPrototypeOf(PhoneNumberMatcher.prototype) as MatcherProto;
+/** Whether this libphonenumber-js build has the matcher internals {@link regionMatcher} relies on (else: plain `findNumbers`). */
+const MATCHER_REUSABLE = (() => {
+  try {
+    const m = new PhoneNumberMatcher("", { defaultCountry: "US", leniency: "POSSIBLE", v2: true } as never) as unknown as MatcherState;
+    return typeof MATCHER_PROTO.parseAndVerify === "function" && m.state === "NOT_READY" && m.searchIndex === 0 && m.text === "" && typeof m.hasNext === "function";
+  } catch {
+    return false;
+  }
+})();
+const FOUND = Object.freeze({});
+
+/**
+ * libphonenumber-js's own `PhoneNumberMatcher` (leniency POSSIBLE) for one region, built once per
+ * search and re-pointed at each segment (`text`, `searchIndex`, `state` reset to the state a new
+ * matcher starts in), with `parseAndVerify` answered from `memo`. Returns exactly the
+ * `startsAt`/`endsAt` of `findNumbers(segment, { defaultCountry, leniency: "POSSIBLE", v2: true })`
+ * (phone-segments.test.ts compares the two).
+ */
+function regionMatcher(country: CountryCode, memo: PhoneMemo): (segment: string) => Array<{ startsAt: number; endsAt: number }> {
+  if (!MATCHER_REUSABLE) return (segment) => phoneMatches(segment, country);
+  const m = new PhoneNumberMatcher("", { defaultCountry: country, leniency: "POSSIBLE", v2: true } as never) as unknown as MatcherState;
+  m.parseAndVerify = function (candidate: string, offset: number, text: string) {
+    const key = memoKey(candidate, country);
+    let ok = memo.possible.get(key);
+    if (ok === undefined) memo.possible.set(key, (ok = !!MATCHER_PROTO.parseAndVerify.call(this, candidate, offset, text)));
+    return ok ? { startsAt: offset, endsAt: offset + candidate.length, phoneNumber: FOUND } : undefined;
+  };
+  return (segment) => {
+    m.text = segment;
+    m.searchIndex = 0;
+    m.state = "NOT_READY";
+    m.lastMatch = undefined;
+    const out: Array<{ startsAt: number; endsAt: number }> = [];
+    const stackLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0; // see phoneMatches
+    try {
+      while (m.hasNext()) out.push(m.next());
+    } catch {
+      return [];
+    } finally {
+      Error.stackTraceLimit = stackLimit;
+    }
+    return out;
+  };
+}
+
+/** `isValidPhoneNumber(value, country)`, memoised in `memo` (false when it throws). */
+function validFor(value: string, country: CountryCode, memo: PhoneMemo): boolean {
+  const key = memoKey(value, country);
+  let ok = memo.valid.get(key);
+  if (ok === undefined) {
+    try {
+      ok = isValidPhoneNumber(value, country);
+    } catch {
+      ok = false; // not parseable for this region
+    }
+    memo.valid.set(key, ok);
+  }
+  return ok;
+}
+
+const EXT_SUFFIX = /^x\d{1,5}/;
+const ALNUM = /[\p{L}\p{N}]/u;
+
+/**
+ * One region's matches over `segments` of window `text` (which starts at `base` in the whole
+ * text), turned into spans: an extension suffix (`x459`) joined; matches inside a longer token,
+ * with fewer than 7 or more than 15 digits, or shaped like an ISO date dropped; 0.9 when
+ * `isValidPhoneNumber` accepts it for the region, else 0.7; +0.1 with a context word. A match
+ * whose range already scored what this region could at most give is skipped (not validated again).
+ */
+function phoneSpansFor(text: string, country: CountryCode, segments: ReadonlyArray<{ from: number; text: string }>, find: (segment: string) => Array<{ startsAt: number; endsAt: number }>, memo: PhoneMemo, base: number): PiiSpan[] {
   const out: PiiSpan[] = [];
   for (const { from, text: segment } of segments) {
-    for (const r of phoneMatches(segment, country)) {
+    for (const r of find(segment)) {
       const startsAt = r.startsAt + from;
       let end = r.endsAt + from;
-      const ext = /^x\d{1,5}/.exec(text.slice(end, end + 6));
-      if (ext) end += ext[0].length;
-      if (/[\p{L}\p{N}]/u.test(cpBefore(text, startsAt)) || /[\p{L}\p{N}]/u.test(cpAt(text, end))) continue; // inside a longer token
-      const value = text.slice(startsAt, end);
-      const digits = value.replace(/\D/g, "");
-      if (digits.length < 7 || digits.length > 15) continue;
-      if (/^(19|20)\d{2}-\d{2}-\d{2}/.test(value)) continue; // ISO date
-      let score = 0.7;
-      try {
-        if (isValidPhoneNumber(value.replace(/x\d+$/, ""), country)) score = 0.9;
-      } catch {
-        /* not parseable for this region */
+      if (text.charCodeAt(end) === 120 /* x */) {
+        const ext = EXT_SUFFIX.exec(text.slice(end, end + 6));
+        if (ext) end += ext[0].length;
       }
-      if (hasContext(text, startsAt, PHONE_CONTEXT)) score = Math.min(1, score + 0.1);
+      if (ALNUM.test(cpBefore(text, startsAt)) || ALNUM.test(cpAt(text, end))) continue; // inside a longer token
+      const value = text.slice(startsAt, end);
+      let digits = 0;
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 48 && c <= 57) digits++;
+      }
+      if (digits < 7 || digits > 15) continue;
+      if (/^(19|20)\d{2}-\d{2}-\d{2}/.test(value)) continue; // ISO date
+      const context = hasContext(text, startsAt, PHONE_CONTEXT);
+      if (!context && looksLikeYearsOrDate(yearLead(text, startsAt) + value)) continue;
+      const key = `${startsAt + base}:${end + base}`;
+      const best = memo.best.get(key) ?? -1;
+      if (best >= (context ? 1 : 0.9)) continue; // cannot beat the span already found
+      let score = validFor(value.replace(/x\d+$/, ""), country, memo) ? 0.9 : 0.7;
+      if (context) score = Math.min(1, score + 0.1);
+      if (score > best) memo.best.set(key, score);
       out.push(span(text, startsAt, end, "PHONE_NUMBER", score));
     }
   }
   return out;
+}
+
+/** Day/month/year dates with separators ("12 / 05 / 2001", "3-4-1999", "05.11.2020"). */
+const DMY_DATE = /^[(\s]*\d{1,2}\s*([-/.])\s*\d{1,2}\s*\1\s*(?:1[5-9]|20)\d\d[)\s]*$/;
+/** A run of years and seasons: "1238–1264", "( 2019-2020 , 2021", "1981–84", "2005 / 06-2010 / 11". */
+const YEAR_RUN = /^[(\s]*\d{4}(?:\s*[-\u2010-\u2015,;/]\s*\d{2}(?:\d{2})?)+[)\s]*$/;
+
+/** The "1997 / " before a candidate that starts inside a run of seasons ("1997 / 98-2004 / 05"), else "". */
+function yearLead(text: string, start: number): string {
+  const m = /\d{4}\s*[-\u2010-\u2015,;/]\s*$/.exec(text.slice(Math.max(0, start - 8), start));
+  return m ? m[0] : "";
+}
+
+/**
+ * True when a phone candidate is more likely a span of years or a written date than a phone
+ * number: libphonenumber accepts "1990-2020" as a possible 8-digit number in several regions,
+ * which made year ranges in ordinary text (207 WikiANN dev spans, 3 of 6,266 harmless prompts)
+ * PHONE_NUMBER spans. Years: 4-digit numbers 1000–2099, each later one not earlier and at most
+ * 300 years on; 2-digit parts ("1981–84", seasons "2005/06") follow the year before them.
+ * Only applied when no phone context word ("call", "tel", …) is near.
+ */
+export function looksLikeYearsOrDate(value: string): boolean {
+  if (DMY_DATE.test(value)) return true;
+  if (!YEAR_RUN.test(value)) return false;
+  let previous = -1;
+  for (const part of value.match(/\d+/g) ?? []) {
+    let year = Number(part);
+    if (part.length === 2) {
+      if (previous < 0) return false;
+      year = Math.floor(previous / 100) * 100 + year;
+      if (year < previous) year += 100;
+    }
+    if (year < 1000 || year > 2099) return false;
+    if (previous >= 0 && (year < previous || year > previous + 300)) return false;
+    previous = year;
+  }
+  return true;
 }
 
 /** libphonenumber-js `findNumbers` (leniency POSSIBLE) over `text` for `country`; [] when it throws. */
@@ -431,14 +598,18 @@ function mayHoldPhone(text: string): boolean {
 
 /** Phone spans, one step per (window, region). */
 function* phoneScan(text: string): Generator<PiiSpan[]> {
+  const memo: PhoneMemo = { possible: new Map(), valid: new Map(), best: new Map() };
+  let finders: Array<(segment: string) => Array<{ startsAt: number; endsAt: number }>> | undefined;
   for (const window of scanWindows(text, (w) => [{ start: 0, end: w.length, type: "PHONE_NUMBER", text: w, score: 0, source: "pattern" }], PHONE_WINDOW, PHONE_OVERLAP)) {
     const [{ start: from, text: w }] = window;
     if (!mayHoldPhone(w)) continue;
     // cut once per window, searched under every region
     const segments = phoneSegments(w).map(([a, b]) => ({ from: a, text: a === 0 && b === w.length ? w : w.slice(a, b) }));
     if (segments.length === 0) continue;
-    for (const country of PHONE_COUNTRIES) {
-      yield phoneSpansFor(w, country, segments).map((s) => (from === 0 ? s : { ...s, start: s.start + from, end: s.end + from }));
+    finders ??= PHONE_COUNTRIES.map((country) => regionMatcher(country, memo));
+    for (let k = 0; k < PHONE_COUNTRIES.length; k++) {
+      const spans = phoneSpansFor(w, PHONE_COUNTRIES[k], segments, finders[k], memo, from);
+      yield from === 0 ? spans : spans.map((s) => ({ ...s, start: s.start + from, end: s.end + from }));
     }
   }
 }
@@ -462,7 +633,14 @@ function bestPerRange(spans: Iterable<PiiSpan[]>): PiiSpan[] {
  * Linear time: texts longer than {@link PHONE_WINDOW} are searched in overlapping windows
  * (libphonenumber's own search is super-linear on long digit runs), windows with fewer
  * than 7 digits are skipped, and within a window only the digit runs that may hold a number are
- * searched ({@link phoneSegments}). `scan` yields one batch per (window, region).
+ * searched ({@link phoneSegments}). `scan` yields one batch per (window, region); a range
+ * already found with the best score a region could give is not repeated in later batches.
+ *
+ * Cost (bench/pii-patterns.ts): almost all of it is libphonenumber parsing each candidate under
+ * each region. Within one call the twelve searches share its verdicts ({@link PhoneMemo}: one
+ * parse per distinct candidate and region, one for all regions when it starts with '+'), reuse
+ * one matcher per region, and validate a range only while its score can still rise; the spans
+ * are exactly those of twelve independent `findNumbers` searches (phone-segments.test.ts).
  */
 export const phoneRecognizer: PatternRecognizer = {
   type: "PHONE_NUMBER",
@@ -485,7 +663,7 @@ export const dateRecognizer: PatternRecognizer = windowed("DATE_TIME", (text) =>
   const out: PiiSpan[] = [];
   for (const [re, score] of DATE_RES) for (const m of matches(re, text)) out.push(span(text, m.index, m.index + m[0].length, "DATE_TIME", score));
   return out;
-});
+}, HAS_DIGIT);
 
 /** The default recognizers, strongest evidence first. */
 export const DEFAULT_RECOGNIZERS: readonly PatternRecognizer[] = [

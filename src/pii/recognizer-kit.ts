@@ -48,10 +48,19 @@ export function* scanWindows(text: string, find: (window: string) => PiiSpan[], 
   }
 }
 
-/** A recognizer whose `scan` windows its (linear, whole-text) `find`. */
-export function windowed(type: EntityType, find: (text: string) => PiiSpan[]): PatternRecognizer {
-  return { type, find, scan: (text) => scanWindows(text, find) };
+/**
+ * A recognizer whose `scan` windows its (linear, whole-text) `find`. With `trigger`, a text (or
+ * window) in which `trigger` does not match is answered with no spans without running `find`:
+ * pass only a pattern that every span `find` can return must contain (a digit for numbers), so
+ * the answer is the same, one quick pass over text without such a character.
+ */
+export function windowed(type: EntityType, find: (text: string) => PiiSpan[], trigger?: RegExp): PatternRecognizer {
+  const gated = trigger ? (text: string) => (trigger.test(text) ? find(text) : []) : find;
+  return { type, find: gated, scan: (text) => scanWindows(text, gated) };
 }
+
+/** An ASCII digit: in every span of the number recognizers (`windowed`'s `trigger`). */
+export const HAS_DIGIT = /[0-9]/;
 
 /** Words whose presence within `window` characters before `start` raises a score. */
 export function hasContext(text: string, start: number, words: RegExp, window = 48): boolean {
