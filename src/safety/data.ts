@@ -96,6 +96,12 @@ export interface SafetySplit {
    */
   xstestFold?: 0 | 1;
   /**
+   * XSTest type groups ({@link xstestGroup}) left out of every side, for nested cross-validation
+   * (recipe choices made on the other groups only; the by-type split then halves the rest).
+   * @default []
+   */
+  xstestExclude?: readonly string[];
+  /**
    * Add the benign-but-scary sets (WildGuardTest's harmless prompts, NotInject) and ordinary
    * prompts that carry private data (presidio's synthetic texts). @default true
    */
@@ -197,7 +203,8 @@ export function safetySplit(options: SafetySplit = {}): { train: SafetyExample[]
   };
   add(loadHarmBench(), share, 1);
   add(loadHarmless(), share, 2);
-  const xs = loadXSTest();
+  const excluded = new Set(options.xstestExclude ?? []);
+  const xs = loadXSTest().filter((e) => !excluded.has(xstestGroup(e.type ?? "")));
   if (options.xstestBy === "type") {
     const s0 = splitByKey(xs, (e) => xstestGroup(e.type ?? ""), xShare, seed + 100);
     const a = options.xstestFold === 1 ? { train: s0.test, test: s0.train } : s0;

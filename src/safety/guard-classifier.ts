@@ -1,8 +1,9 @@
 /**
  * Tandem's small harmful-request classifier. Two model-file formats load:
  * - version 2 (`kind: "linear-text"`, task "harm", the shipped models/guard.json): logistic
- *   regression over character 3–5-grams of the de-obfuscated, entity-masked text, word 1–2-grams
- *   and structural features (src/safety/linear.ts), class- and source-balanced, Platt-calibrated
+ *   regression over character 3–5-grams of the de-obfuscated, entity-masked text, word 1–2-grams,
+ *   structural features and (since issue #16, `features.roles`) harm-role and question-form
+ *   indicators (src/safety/linear.ts, harm-roles.ts), class- and source-balanced, Platt-calibrated
  *   on a validation split, with the threshold chosen on that validation split; the file carries
  *   its training-data hash and its validation and test metrics.
  * - version 1 (`kind: "logreg-ngrams"`): word 1–2-grams + char 4-grams of the raw text, no

@@ -22,16 +22,23 @@
  * - a few structural indicators (length bucket, question form, line count, share of capitals,
  *   code-like characters, chat-template markers), and optionally caller-supplied extra features
  *   (the injection detector adds its rule hits).
+ * - optionally (`roles`, the harm model since issue #16; file `features.roles`) harm-role and
+ *   question-form indicators ("r:", value 1; src/safety/harm-roles.ts): whether a violent verb's
+ *   object is a person, a thing or a pest, definition / history / how-to / fiction question forms,
+ *   requests for private data, protected groups, and verb-role × question-form conjunctions.
  * N-gram features are binary and the n-gram part of the vector is L2-normalised, so a long
  * document does not score high just for being long. Only the first 6,000 characters are read.
  *
  * Training: seeded mini-batch Adam (deterministic), per-example weights (class- and
- * source-balanced by the caller), L2 on the weights, features seen in fewer than `minCount`
+ * source-balanced by the caller), optionally NB log-count-ratio scaling of the n-gram values
+ * (`nb`, NB-LR after Wang & Manning 2012; the ratio folds into the stored weights, so scoring is
+ * unchanged; measured worse for the harm model, off), L2 on the weights, features seen in fewer than `minCount`
  * training texts dropped, and after training weights with |w| < `prune` dropped (file size).
  * Calibration: Platt scaling `p = σ(a·z + b)` fitted on the validation split's margins `z`.
  */
 import { seededRandom, seededShuffle } from "../core/random.js";
 import { foldForClassifier } from "../core/normalize.js";
+import { harmRoleFeatures } from "./harm-roles.js";
 
 /** Characters of a text that are featurised (the rest is ignored). */
 export const MAX_FEATURE_CHARS = 6000;
@@ -51,7 +58,7 @@ export interface LinearTextModelFile {
   /** What it scores: "harm" (harmful requests) or "injection" (prompt injection / jailbreak). */
   task: string;
   /** Feature extraction this file was trained with. */
-  features: { fold: true; mask: true; charNgrams: [number, number]; wordNgrams: 2; structural: true; extra?: string; skipBigrams?: number };
+  features: { fold: true; mask: true; charNgrams: [number, number]; wordNgrams: 2; structural: true; extra?: string; skipBigrams?: number; roles?: boolean; nb?: { alpha: number } };
   bias: number;
   /** feature → weight (rounded to 1e-4; |w| below the pruning cut omitted). */
   weights: Record<string, number>;
@@ -103,9 +110,10 @@ function skipBigrams(words: readonly string[], window: number, into: Set<string>
  * Sparse features of `text`: feature → value. N-gram features ("c:" char, "w:" word, "b:" word
  * bigram) share an L2 norm of 1 — with `skipBigrams` > 0 the content-word skip-bigrams ("k:", see
  * module docs) join that norm at half weight; structural ones ("s:") and `extra` ones ("x:") have
- * value 1 (or the value given). Linear in the text length (capped at {@link MAX_FEATURE_CHARS}).
+ * value 1 (or the value given); with `roles`, harm-role indicators ("r:", see module docs) value 1.
+ * Linear in the text length (capped at {@link MAX_FEATURE_CHARS}).
  */
-export function linearTextFeatures(text: string, extra?: Record<string, number>, charNgrams: [number, number] = [3, 5], skipWindow = 0): Map<string, number> {
+export function linearTextFeatures(text: string, extra?: Record<string, number>, charNgrams: [number, number] = [3, 5], skipWindow = 0, roles = false): Map<string, number> {
   const t = maskedText(text);
   const grams = new Set<string>();
   const padded = ` ${t} `;
@@ -137,8 +145,12 @@ export function linearTextFeatures(text: string, extra?: Record<string, number>,
   if (/(^|\n)\s*(={4,}|-{4,}|\*{4,}|#{4,})/.test(raw)) out.set("s:delimiter-line", 1);
   if (text !== raw) out.set("s:truncated", 1);
   if (extra) for (const [k, x] of Object.entries(extra)) if (x !== 0) out.set("x:" + k, x);
+  if (roles) for (const f of harmRoleFeatures(t)) out.set("r:" + f, 1);
   return out;
 }
+
+/** `features` keys of a model file that {@link LinearTextModel.fromJSON} understands. */
+const KNOWN_FEATURE_KEYS: ReadonlySet<string> = new Set(["fold", "mask", "charNgrams", "wordNgrams", "structural", "extra", "skipBigrams", "roles", "nb"]);
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
@@ -153,18 +165,25 @@ export class LinearTextModel {
     private readonly charNgrams: [number, number],
     /** Content-word skip-bigram window (0 = none). */
     private readonly skipWindow = 0,
+    /** Harm-role and question-form features (`harmRoleFeatures`). */
+    private readonly roles = false,
   ) {}
 
-  /** Loads a serialised model. Throws `Error` on a wrong `kind`/`version`. */
+  /**
+   * Loads a serialised model. Throws `Error` on a wrong `kind`/`version`, or on a `features` key
+   * this code does not know (a file from a newer feature set must not score silently without it).
+   */
   static fromJSON(file: LinearTextModelFile): LinearTextModel {
     if (file.kind !== "linear-text" || file.version !== 2) throw new Error(`not a linear-text v2 model file (kind: ${String(file.kind)}, version ${String(file.version)})`);
-    return new LinearTextModel(new Map(Object.entries(file.weights)), file.bias, { a: file.calibration.a, b: file.calibration.b }, file.threshold, file.features.charNgrams, file.features.skipBigrams ?? 0);
+    const unknown = Object.keys(file.features ?? {}).filter((k) => !KNOWN_FEATURE_KEYS.has(k));
+    if (unknown.length) throw new Error(`linear-text model file uses features this version does not know: ${unknown.join(", ")}`);
+    return new LinearTextModel(new Map(Object.entries(file.weights)), file.bias, { a: file.calibration.a, b: file.calibration.b }, file.threshold, file.features.charNgrams, file.features.skipBigrams ?? 0, file.features.roles ?? false);
   }
 
   /** Uncalibrated margin z of `text` (with optional extra features). */
   margin(text: string, extra?: Record<string, number>): number {
     let z = this.bias;
-    for (const [f, x] of linearTextFeatures(text, extra, this.charNgrams, this.skipWindow)) z += (this.weights.get(f) ?? 0) * x;
+    for (const [f, x] of linearTextFeatures(text, extra, this.charNgrams, this.skipWindow, this.roles)) z += (this.weights.get(f) ?? 0) * x;
     return z;
   }
 
@@ -177,13 +196,15 @@ export class LinearTextModel {
    * Trains (deterministic for a seed) on `examples` (with `extra(text)` features when given),
    * Platt-calibrates on `validation` (identity calibration when empty), and returns the model
    * and the weight table. Options: epochs (12), seed (7), minCount (2), l2 (1e-5), lr (0.03),
-   * prune (5e-4, |w| cut after training), charNgrams ([3, 5]), skipBigrams (0: content-word
-   * skip-bigram window, see module docs; record it in the file's `features.skipBigrams`).
+   * prune (5e-4, |w| cut after training), charNgrams ([3, 5]; [1, 0] = none), skipBigrams (0:
+   * content-word skip-bigram window, see module docs; record it in the file's
+   * `features.skipBigrams`), roles (false: harm-role indicators, record as `features.roles`), nb
+   * (null: NB log-count-ratio scaling with smoothing α; folded into the weights).
    */
   static train(
     examples: readonly LinearExample[],
     validation: readonly LinearExample[],
-    options: { epochs?: number; seed?: number; minCount?: number; l2?: number; lr?: number; prune?: number; charNgrams?: [number, number]; skipBigrams?: number; extra?: (text: string) => Record<string, number> } = {},
+    options: { epochs?: number; seed?: number; minCount?: number; l2?: number; lr?: number; prune?: number; charNgrams?: [number, number]; skipBigrams?: number; roles?: boolean; nb?: { alpha: number } | null; extra?: (text: string) => Record<string, number> } = {},
   ): { model: LinearTextModel; bias: number; weights: Record<string, number>; calibration: { a: number; b: number } } {
     const epochs = options.epochs ?? 12;
     const seed = options.seed ?? 7;
@@ -193,7 +214,8 @@ export class LinearTextModel {
     const prune = options.prune ?? 5e-4;
     const charNgrams = options.charNgrams ?? [3, 5];
     const skipWindow = options.skipBigrams ?? 0;
-    const feats = examples.map((e) => linearTextFeatures(e.text, options.extra?.(e.text), charNgrams, skipWindow));
+    const roles = options.roles ?? false;
+    const feats = examples.map((e) => linearTextFeatures(e.text, options.extra?.(e.text), charNgrams, skipWindow, roles));
     const df = new Map<string, number>();
     for (const fm of feats) for (const f of fm.keys()) df.set(f, (df.get(f) ?? 0) + 1);
     const vocab = [...df.entries()].filter(([, c]) => c >= minCount).map(([f]) => f).sort();
@@ -211,6 +233,27 @@ export class LinearTextModel {
       return { ids: Int32Array.from(ids), vals: Float64Array.from(vals) };
     });
     const d = vocab.length;
+    // NB log-count-ratio scaling (Wang & Manning 2012): each n-gram's value × r_f, r_f = log of the
+    // feature's (loss-weighted, α-smoothed) share among positives over its share among negatives.
+    const r = new Float64Array(d).fill(1);
+    if (options.nb) {
+      const alpha = options.nb.alpha;
+      const pc = new Float64Array(d).fill(alpha);
+      const nc = new Float64Array(d).fill(alpha);
+      rows.forEach((row, i) => {
+        const c = examples[i].label === 1 ? pc : nc;
+        for (const f of row.ids) c[f] += examples[i].weight ?? 1;
+      });
+      let ps = 0, ns = 0;
+      for (let f = 0; f < d; f++) {
+        ps += pc[f];
+        ns += nc[f];
+      }
+      vocab.forEach((name, f) => {
+        if (/^[cwbk]:/.test(name)) r[f] = Math.log(pc[f] / ps / (nc[f] / ns));
+      });
+      for (const row of rows) for (let k = 0; k < row.ids.length; k++) row.vals[k] *= r[row.ids[k]];
+    }
     const w = new Float64Array(d + 1); // last = bias
     const m = new Float64Array(d + 1);
     const v = new Float64Array(d + 1);
@@ -244,18 +287,18 @@ export class LinearTextModel {
     }
     const weights: Record<string, number> = {};
     vocab.forEach((f, i) => {
-      const r = Math.round(w[i] * 1e4) / 1e4;
-      if (Math.abs(r) >= prune) weights[f] = r;
+      const x = Math.round(w[i] * r[i] * 1e4) / 1e4; // the NB scale folds into the weight
+      if (Math.abs(x) >= prune) weights[f] = x;
     });
     const bias = Math.round(w[d] * 1e4) / 1e4;
-    const raw = new LinearTextModel(new Map(Object.entries(weights)), bias, { a: 1, b: 0 }, 0.5, charNgrams, skipWindow);
+    const raw = new LinearTextModel(new Map(Object.entries(weights)), bias, { a: 1, b: 0 }, 0.5, charNgrams, skipWindow, roles);
     const calibration = validation.length ? plattFit(validation.map((e) => raw.margin(e.text, options.extra?.(e.text))), validation.map((e) => e.label)) : { a: 1, b: 0 };
-    return { model: new LinearTextModel(raw.weights, bias, calibration, 0.5, charNgrams, skipWindow), bias, weights, calibration };
+    return { model: new LinearTextModel(raw.weights, bias, calibration, 0.5, charNgrams, skipWindow, roles), bias, weights, calibration };
   }
 
   /** The same model with another decision threshold. */
   withThreshold(threshold: number): LinearTextModel {
-    return new LinearTextModel(this.weights, this.bias, this.calibration, threshold, this.charNgrams, this.skipWindow);
+    return new LinearTextModel(this.weights, this.bias, this.calibration, threshold, this.charNgrams, this.skipWindow, this.roles);
   }
 }
 

@@ -14,7 +14,7 @@ import { GuardClassifier, defaultGuardModelPath, loadGuardClassifier, type Safet
 import { augmentFramings, injectionSplit, loadSafetyDataset, safetySplit, type SafetySplit } from "./data.js";
 import { LinearTextModel, thresholdAtFpr, type LinearTextModelFile } from "./linear.js";
 import { dataHash } from "./data-hash.js";
-import { binaryMetrics, tprAtFpr, type BinaryMetrics } from "./metrics.js";
+import { auroc, binaryMetrics, tprAtFpr, type BinaryMetrics } from "./metrics.js";
 import { InjectionDetector, defaultInjectionModelPath, injectionExtraFeatures, loadInjectionDetector } from "./injection.js";
 
 /** One evaluation set's figures at the decision threshold. `null`: the set lacks the class the figure needs. */
@@ -130,6 +130,25 @@ export interface GuardTrainOptions extends SafetySplit {
    * beyond noise on unseen XSTest types, so off in the shipped recipe. @default null (off)
    */
   hardNegatives?: { share: number; factor: number } | null;
+  /**
+   * Harm-role and question-form indicators (src/safety/harm-roles.ts: what a violent verb acts on
+   * — a person, a thing, a pest — the question's form, requests for private data, protected
+   * groups, and their conjunctions). Measured for issue #16 with nested and two-fold by-type
+   * XSTest cross-validation: the ranking on unseen XSTest types improves (pooled AUROC 0.714 →
+   * 0.766) with HarmBench recall up and the other benign sets' FPR level, so on in the shipped
+   * recipe. @default true
+   */
+  roles?: boolean;
+  /**
+   * NB log-count-ratio feature scaling (NB-LR, after Wang & Manning 2012's NBSVM), smoothing α
+   * on loss-weighted counts. Measured for issue #16: worse on unseen XSTest types (AUROC 0.714 →
+   * 0.673) and on HarmBench, so off. @default null (off)
+   */
+  nb?: { alpha: number } | null;
+  /** L2 penalty. @default 1e-5 */
+  l2?: number;
+  /** Character n-gram orders (`[1, 0]`: none). @default [3, 5] */
+  charNgrams?: [number, number];
 }
 
 /** Sets (pooled with "+") whose validation FPR bounds the harm threshold, and the bound (see {@link trainGuard}): benign-but-scary prompts ≤ 10 %, ordinary ones ≤ 1 %. */
@@ -178,13 +197,15 @@ export function balancedWeights(examples: readonly SafetyExample[], options: { m
  * validation and test metrics, and reports held-out metrics.
  */
 export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearTextModelFile, GuardReport> {
-  const split = { seed: options.seed ?? 42, testShare: options.testShare ?? 0.2, xstestTestShare: options.xstestTestShare ?? 0.5, extraBenign: options.extraBenign ?? true, xstestBy: options.xstestBy ?? "row", xstestFold: options.xstestFold ?? 0 };
+  const split = { seed: options.seed ?? 42, testShare: options.testShare ?? 0.2, xstestTestShare: options.xstestTestShare ?? 0.5, extraBenign: options.extraBenign ?? true, xstestBy: options.xstestBy ?? "row", xstestFold: options.xstestFold ?? 0, ...(options.xstestExclude?.length ? { xstestExclude: options.xstestExclude } : {}) };
   const { train, validation, test } = safetySplit(split);
   const t0 = performance.now();
   const augmented = augmentFramings(train, split.seed, 0.5);
   const skip = options.skipBigrams ?? 0;
   const mining = options.hardNegatives ?? null;
-  const trainOptions = { epochs: options.epochs ?? 12, lr: options.lr, seed: options.trainSeed ?? 7, skipBigrams: skip };
+  const roles = options.roles ?? true;
+  const nb = options.nb ?? null;
+  const trainOptions = { epochs: options.epochs ?? 12, lr: options.lr, seed: options.trainSeed ?? 7, skipBigrams: skip, roles, nb, l2: options.l2, charNgrams: options.charNgrams };
   const matchedSources = options.matchedSources ?? [];
   let weights = balancedWeights(augmented, { matched: matchedSources });
   const fit = () => LinearTextModel.train(augmented.map((e, i) => ({ text: e.text, label: e.label, weight: weights[i] })), validation, trainOptions);
@@ -202,7 +223,7 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
     kind: "linear-text",
     version: 2,
     task: "harm",
-    features: { fold: true, mask: true, charNgrams: [3, 5], wordNgrams: 2, structural: true, ...(skip > 0 ? { skipBigrams: skip } : {}) },
+    features: { fold: true, mask: true, charNgrams: options.charNgrams ?? [3, 5], wordNgrams: 2, structural: true, ...(skip > 0 ? { skipBigrams: skip } : {}), ...(roles ? { roles: true } : {}), ...(nb ? { nb } : {}) },
     bias: t.bias,
     weights: t.weights,
     calibration: { method: "platt", ...t.calibration, fittedOn: `validation split (${validation.length} prompts)` },
@@ -211,11 +232,11 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
     dataHash: "",
     metrics: {},
     provenance: {
-      algorithm: `logistic regression, char 3-5grams (folded, entity-masked) + word 1-2grams${skip > 0 ? ` + content-word skip-bigrams (window ${skip})` : ""} + structural, Adam, class/source-balanced${matchedSources.length ? ` (${matchedSources.join(", ")} weighted alike on both labels)` : ""}${mining ? `, hard-negative mining (top ${mining.share * 100} % of training negatives × ${mining.factor}, ${mined} texts, refit)` : ""}, Platt`,
+      algorithm: `logistic regression, ${(options.charNgrams ?? [3, 5])[0] <= (options.charNgrams ?? [3, 5])[1] ? `char ${(options.charNgrams ?? [3, 5]).join("-")}grams (folded, entity-masked) + ` : ""}word 1-2grams${skip > 0 ? ` + content-word skip-bigrams (window ${skip})` : ""} + structural${roles ? " + harm-role / question-form indicators (harm-roles.ts)" : ""}${nb ? ` (NB log-count-ratio scaled, α ${nb.alpha})` : ""}, Adam, class/source-balanced${matchedSources.length ? ` (${matchedSources.join(", ")} weighted alike on both labels)` : ""}${mining ? `, hard-negative mining (top ${mining.share * 100} % of training negatives × ${mining.factor}, ${mined} texts, refit)` : ""}, Platt`,
       epochs: trainOptions.epochs,
       seed: trainOptions.seed,
       minCount: 2,
-      l2: 1e-5,
+      l2: options.l2 ?? 1e-5,
       trainExamples: augmented.length,
       data: `train side of safetySplit: HarmBench (no copyright) + XSTest (${split.xstestBy === "type" ? "training type groups only" : "half of every type"}) + harmless instructions + WildGuardTest harmless + NotInject + presidio PII texts, ../shared/data/safety`,
       split,
@@ -259,6 +280,8 @@ export interface XSTestTypeCV {
   xstestUnsafeTpr: number;
   /** Flag rate per XSTest type (safe types: over-refusal; contrast_* types: recall). */
   byType: Record<string, { n: number; flagged: number }>;
+  /** AUROC of the pooled fold-model probabilities, XSTest unsafe vs safe (threshold-free ranking). */
+  xstestAuroc: number;
 }
 
 /**
@@ -273,6 +296,8 @@ export interface XSTestTypeCV {
 export function crossValidateXSTestByType(options: Omit<GuardTrainOptions, "out" | "xstestBy" | "xstestFold"> = {}): XSTestTypeCV {
   const folds: XSTestTypeCV["folds"] = [];
   const hits = new Map<string, { n: number; k: number }>();
+  const pooledScores: number[] = [];
+  const pooledLabels: (0 | 1)[] = [];
   for (const fold of [0, 1] as const) {
     const run = trainGuard({ ...options, out: null, xstestBy: "type", xstestFold: fold });
     const classifier = GuardClassifier.fromJSON(run.file);
@@ -280,7 +305,10 @@ export function crossValidateXSTestByType(options: Omit<GuardTrainOptions, "out"
     for (const e of xs) {
       const h = hits.get(e.type ?? "") ?? { n: 0, k: 0 };
       h.n++;
-      if (classifier.score(e.text) > run.file.threshold) h.k++;
+      const score = classifier.score(e.text);
+      pooledScores.push(score);
+      pooledLabels.push(e.label);
+      if (score > run.file.threshold) h.k++;
       hits.set(e.type ?? "", h);
     }
     folds.push({ fold, heldOutTypes: [...new Set(xs.map((e) => e.type ?? ""))].sort(), threshold: run.file.threshold, report: run.report });
@@ -290,7 +318,7 @@ export function crossValidateXSTestByType(options: Omit<GuardTrainOptions, "out"
     return hs.reduce((a, h) => a + h.k, 0) / hs.reduce((a, h) => a + h.n, 0);
   };
   const byType = Object.fromEntries([...hits].sort(([a], [b]) => a.localeCompare(b)).map(([t, h]) => [t, { n: h.n, flagged: h.k / h.n }]));
-  return { folds, xstestSafeFpr: pool(false), xstestUnsafeTpr: pool(true), byType };
+  return { folds, xstestSafeFpr: pool(false), xstestUnsafeTpr: pool(true), byType, xstestAuroc: auroc(pooledScores, pooledLabels) };
 }
 
 /** Evaluates the shipped (or given) classifier on the held-out split, or on a whole external file. */
