@@ -247,7 +247,8 @@ export function normalize(text: string, options: NormalizeOptions = {}): Normali
   };
 }
 
-function identity(text: string): NormalizedText {
+/** `normalize`'s result for a text it leaves unchanged: offsets map to themselves (RangeError outside [0, text.length]). */
+export function identity(text: string): NormalizedText {
   const n = text.length;
   const check = (k: number) => {
     if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`offset ${k} outside [0, ${n}]`);

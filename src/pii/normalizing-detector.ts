@@ -3,7 +3,7 @@
  * NFKC, look-alike letters folded) and reports spans over the original text, so redaction covers
  * the original characters (a zero-width space inside an e-mail included).
  */
-import { normalize, type NormalizedText, type NormalizeOptions } from "../core/normalize.js";
+import { identity, normalize, type NormalizedText, type NormalizeOptions } from "../core/normalize.js";
 import type { PiiDetector, PiiSpan } from "./types.js";
 
 /** Characters `normalize` leaves as they are (its own fast-path class: printable ASCII, tab, LF, CR). */
@@ -130,28 +130,7 @@ export function normalizePieces(text: string, options: NormalizeOptions = {}): N
   };
 }
 
-/** `normalize`'s result for a text it leaves unchanged. */
-function identityOf(text: string): NormalizedText {
-  const n = text.length;
-  const check = (k: number) => {
-    if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`offset ${k} outside [0, ${n}]`);
-  };
-  return {
-    text,
-    original: text,
-    changed: false,
-    toOriginal(k) {
-      check(k);
-      return k;
-    },
-    originalSpan(start, end) {
-      check(start);
-      check(end);
-      if (end < start) throw new RangeError(`span end ${end} before start ${start}`);
-      return { start, end };
-    },
-  };
-}
+const identityOf = identity;
 
 /**
  * Wraps a PII detector so it detects on {@link normalize}d text: spans are mapped back to the
