@@ -47,7 +47,7 @@ async function main() {
     machine: `${process.platform} ${process.arch}, node ${process.version}`,
     privacy: {
       dataset: "presidio-research synthetic v2 (1,500 texts, 17 entity types), ../shared/data/privacy",
-      model: "models/privacy-tagger.json (tandem privacy train --epochs 5: feature set 3, presidio split ×2 + 20,000 template-synthesized texts + WikiANN/Wikigold/BTC/WNUT-17 train, +1,500 harmless instructions ×3 as all-O) + validator/libphonenumber-js patterns",
+      model: "models/privacy-tagger.json (tandem privacy train: 5 epochs, presidio split + WikiANN/Wikigold/BTC/WNUT-17 train, +1,500 harmless instructions as all-O) + validator/libphonenumber-js patterns",
       commands: ["tandem privacy train", "tandem eval privacy", "tandem eval privacy --split template (needs a tagger trained with --split template)", "npx tsx bench/trust.ts"],
       heldOutByExample: { split: { by: "example", seed: 42, testShare: 0.2, examples: exampleSplit.test.length }, ...byExample },
       heldOutByTemplate: { split: { by: "template", seed: 42, testShare: 0.2, examples: byTemplate.testExamples }, ...byTemplate.report },
