@@ -83,7 +83,7 @@ export function normalizePieces(text: string, options: NormalizeOptions = {}): N
     parts.push(text.slice(pos));
     at += n - pos;
   }
-  if (!changed) return identityOf(text);
+  if (!changed) return identity(text);
   const normalized = parts.join("");
   const total = at;
   const check = (k: number) => {
@@ -130,7 +130,7 @@ export function normalizePieces(text: string, options: NormalizeOptions = {}): N
   };
 }
 
-const identityOf = identity;
+
 
 /**
  * Wraps a PII detector so it detects on {@link normalize}d text: spans are mapped back to the
