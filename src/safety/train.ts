@@ -204,8 +204,9 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
   const skip = options.skipBigrams ?? 0;
   const mining = options.hardNegatives ?? null;
   const roles = options.roles ?? true;
+  const charNgrams: [number, number] = options.charNgrams ?? [3, 5];
   const nb = options.nb ?? null;
-  const trainOptions = { epochs: options.epochs ?? 12, lr: options.lr, seed: options.trainSeed ?? 7, skipBigrams: skip, roles, nb, l2: options.l2, charNgrams: options.charNgrams };
+  const trainOptions = { epochs: options.epochs ?? 12, lr: options.lr, seed: options.trainSeed ?? 7, skipBigrams: skip, roles, nb, l2: options.l2, charNgrams };
   const matchedSources = options.matchedSources ?? [];
   let weights = balancedWeights(augmented, { matched: matchedSources });
   const fit = () => LinearTextModel.train(augmented.map((e, i) => ({ text: e.text, label: e.label, weight: weights[i] })), validation, trainOptions);
@@ -223,7 +224,7 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
     kind: "linear-text",
     version: 2,
     task: "harm",
-    features: { fold: true, mask: true, charNgrams: options.charNgrams ?? [3, 5], wordNgrams: 2, structural: true, ...(skip > 0 ? { skipBigrams: skip } : {}), ...(roles ? { roles: true } : {}), ...(nb ? { nb } : {}) },
+    features: { fold: true, mask: true, charNgrams, wordNgrams: 2, structural: true, ...(skip > 0 ? { skipBigrams: skip } : {}), ...(roles ? { roles: true } : {}), ...(nb ? { nb } : {}) },
     bias: t.bias,
     weights: t.weights,
     calibration: { method: "platt", ...t.calibration, fittedOn: `validation split (${validation.length} prompts)` },
@@ -232,7 +233,7 @@ export function trainGuard(options: GuardTrainOptions = {}): TrainRun<LinearText
     dataHash: "",
     metrics: {},
     provenance: {
-      algorithm: `logistic regression, ${(options.charNgrams ?? [3, 5])[0] <= (options.charNgrams ?? [3, 5])[1] ? `char ${(options.charNgrams ?? [3, 5]).join("-")}grams (folded, entity-masked) + ` : ""}word 1-2grams${skip > 0 ? ` + content-word skip-bigrams (window ${skip})` : ""} + structural${roles ? " + harm-role / question-form indicators (harm-roles.ts)" : ""}${nb ? ` (NB log-count-ratio scaled, α ${nb.alpha})` : ""}, Adam, class/source-balanced${matchedSources.length ? ` (${matchedSources.join(", ")} weighted alike on both labels)` : ""}${mining ? `, hard-negative mining (top ${mining.share * 100} % of training negatives × ${mining.factor}, ${mined} texts, refit)` : ""}, Platt`,
+      algorithm: `logistic regression, ${charNgrams[0] <= charNgrams[1] ? `char ${charNgrams.join("-")}grams (folded, entity-masked) + ` : ""}word 1-2grams${skip > 0 ? ` + content-word skip-bigrams (window ${skip})` : ""} + structural${roles ? " + harm-role / question-form indicators (harm-roles.ts)" : ""}${nb ? ` (NB log-count-ratio scaled, α ${nb.alpha})` : ""}, Adam, class/source-balanced${matchedSources.length ? ` (${matchedSources.join(", ")} weighted alike on both labels)` : ""}${mining ? `, hard-negative mining (top ${mining.share * 100} % of training negatives × ${mining.factor}, ${mined} texts, refit)` : ""}, Platt`,
       epochs: trainOptions.epochs,
       seed: trainOptions.seed,
       minCount: 2,
