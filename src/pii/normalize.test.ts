@@ -58,7 +58,7 @@ describe("normalize", () => {
     const atoms = ["a", "b", "Z", "1", ".", "@", " ", " ", "\n", "\t", "\r", "\u0301", "\u0308", "\u200b", "\u00ad", "о", "Ѕ", "П", "ﬁ", "４", "٣", "😀", "\u{E0041}", "\u{E007F}", "\u00a0", "é", "q\u0301", "\x01", "\ud800", "ﷺ"];
     const compare = (s: string) => {
       const a = normalize(s);
-      const b = normalizePieces(s);
+      const b = normalizePieces(s, {}, Infinity); // the piece path even on dense text
       expect(b.text).toBe(a.text);
       expect(b.changed).toBe(a.changed);
       for (let i = 0; i <= a.text.length; i++) expect(b.toOriginal(i)).toBe(a.toOriginal(i));
@@ -68,6 +68,8 @@ describe("normalize", () => {
       fc.property(fc.array(fc.constantFrom(...atoms), { maxLength: 40 }), (parts) => compare(parts.join(""))),
       { numRuns: 1_000 },
     );
+    // The default (dense text normalised whole) gives the same on dense and sparse text.
+    for (const s of ["é a ".repeat(50), "plain words here ".repeat(20) + "Jоhn é"]) expect(normalizePieces(s).text).toBe(normalize(s).text);
     compare("Call Jоhn at jo\u200bhn@exa\u200bmple.com or ４１５ ５５５ ０１２３.\nplain line\n e\u0301cole \u0301mark after space");
   });
 

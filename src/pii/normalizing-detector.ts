@@ -9,6 +9,9 @@ import type { PiiDetector, PiiSpan } from "./types.js";
 /** Characters `normalize` leaves as they are (its own fast-path class: printable ASCII, tab, LF, CR). */
 const DIRTY = /[^\x09\x0a\x0d\x20-\x7e]/g;
 
+/** Share of characters outside printable ASCII above which {@link normalizePieces} normalises the whole text at once. */
+const MAX_DIRTY_SHARE = 1 / 64;
+
 /** ASCII whitespace: a piece boundary may follow it (see {@link normalizePieces}). */
 function isBreak(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
@@ -32,11 +35,16 @@ interface Piece {
  * combining marks after it, and folds look-alikes per word (a run of letters and marks), so
  * nothing it does reaches across an ASCII whitespace character followed by an ASCII character.
  * Costs a regex scan over clean text instead of a per-character copy with an offset map
- * (normalize.test.ts compares the two). Linear time.
+ * (normalize.test.ts compares the two); text in which more than `maxDirtyShare` of the UTF-16
+ * units are such characters (default 1/64; `Infinity` = never) is normalised whole. Linear time.
  */
-export function normalizePieces(text: string, options: NormalizeOptions = {}): NormalizedText {
+export function normalizePieces(text: string, options: NormalizeOptions = {}, maxDirtyShare = MAX_DIRTY_SHARE): NormalizedText {
   const n = text.length;
   const dirty = new RegExp(DIRTY.source, "g");
+  // Dense non-ASCII text (more than MAX_DIRTY_SHARE of it): pieces would cost more
+  // than one whole-text pass (1 MB of "é a " or emoji: ≈ 3–17× more), so normalise it whole.
+  for (let count = 0, limit = n * maxDirtyShare; dirty.exec(text); ) if (++count > limit) return normalize(text, options);
+  dirty.lastIndex = 0;
   let m = dirty.exec(text);
   if (!m) return normalize(text, options); // its identity fast path
   const pieces: Piece[] = [];
