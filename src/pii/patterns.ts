@@ -679,12 +679,98 @@ export const DEFAULT_RECOGNIZERS: readonly PatternRecognizer[] = [
 ];
 
 /**
- * Resolves overlapping spans: higher score wins, then the longer span, then the earlier one.
- * Returns non-overlapping, non-empty spans sorted by `start`. O(k log k) for k spans (kept spans live in a
- * Fenwick tree over their start offsets).
+ * Resolves overlapping spans into non-overlapping, non-empty spans sorted by `start`, without
+ * ever uncovering a character that some input span covered (fail closed: what any detector
+ * called private stays hidden):
+ * 1. a tagger or SLM span lying inside a pattern span (a validated structure: a phone number, an
+ *    IBAN) is dropped — a token-level guess must not cut "905" out of "905-674-3793";
+ * 2. of overlapping spans the higher score wins, then the longer span, then the earlier one;
+ * 3. the characters of losing spans that no kept span covers come back as remainder spans (the
+ *    type, score and source of the best-ranked loser of their overlap group), when they hold a
+ *    letter or a digit.
+ * O(k log k) for k spans (kept spans live in a Fenwick tree over their start offsets).
  */
 export function resolveOverlaps(spans: readonly PiiSpan[]): PiiSpan[] {
-  const ranked = spans.slice().sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const kept = keepBest(dropGuessesInsidePatterns(spans));
+  return withRemainders(spans, kept);
+}
+
+/** Step 1 of {@link resolveOverlaps}: drops non-pattern spans that lie inside the union of pattern spans. */
+function dropGuessesInsidePatterns(spans: readonly PiiSpan[]): readonly PiiSpan[] {
+  const patterns = spans.filter((s) => s.source === "pattern" && s.end > s.start).sort((a, b) => a.start - b.start);
+  if (patterns.length === 0 || patterns.length === spans.length) return spans;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const p of patterns) {
+    if (ends.length && p.start <= ends[ends.length - 1]) ends[ends.length - 1] = Math.max(ends[ends.length - 1], p.end);
+    else {
+      starts.push(p.start);
+      ends.push(p.end);
+    }
+  }
+  const inside = (s: PiiSpan) => {
+    let lo = 0;
+    let hi = starts.length; // first union interval starting after s.start
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= s.start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && ends[lo - 1] >= s.end;
+  };
+  return spans.filter((s) => s.source === "pattern" || !inside(s));
+}
+
+const HAS_ALNUM = /[\p{L}\p{N}]/u;
+
+/**
+ * Step 3 of {@link resolveOverlaps}: the characters of `spans` not covered by `kept` (sorted,
+ * disjoint) as remainder spans, merged with `kept` and sorted by `start`. Linear after sorting.
+ */
+function withRemainders(spans: readonly PiiSpan[], kept: PiiSpan[]): PiiSpan[] {
+  if (kept.length === spans.length) return kept;
+  const keptSet = new Set(kept);
+  const losers = spans.filter((s) => s.end > s.start && !keptSet.has(s)).sort((a, b) => a.start - b.start);
+  if (losers.length === 0) return kept;
+  // Union intervals of the losers, each with its text and its best-ranked member.
+  const groups: { start: number; end: number; text: string; best: PiiSpan }[] = [];
+  for (const s of losers) {
+    const g = groups[groups.length - 1];
+    if (g && s.start < g.end) {
+      if (s.end > g.end) {
+        g.text += s.text.slice(g.end - s.start);
+        g.end = s.end;
+      }
+      if (rank(s, g.best) < 0) g.best = s;
+    } else groups.push({ start: s.start, end: s.end, text: s.text, best: s });
+  }
+  const out: PiiSpan[] = [];
+  let k = 0;
+  for (const g of groups) {
+    while (k < kept.length && kept[k].end <= g.start) k++;
+    let from = g.start;
+    for (let j = k; j < kept.length && kept[j].start < g.end; j++) {
+      if (kept[j].start > from) out.push(piece(g, from, kept[j].start));
+      from = Math.max(from, kept[j].end);
+    }
+    if (from < g.end) out.push(piece(g, from, g.end));
+  }
+  const remainders = out.filter((s) => HAS_ALNUM.test(s.text));
+  return remainders.length ? kept.concat(remainders).sort((a, b) => a.start - b.start) : kept;
+}
+
+function piece(g: { start: number; text: string; best: PiiSpan }, start: number, end: number): PiiSpan {
+  return { start, end, type: g.best.type, text: g.text.slice(start - g.start, end - g.start), score: g.best.score, source: g.best.source };
+}
+
+/** Orders spans best first: higher score, then longer, then earlier. */
+function rank(a: PiiSpan, b: PiiSpan): number {
+  return b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start;
+}
+
+/** Step 2 of {@link resolveOverlaps}: greedy by {@link rank}; returns kept spans sorted by `start`. */
+function keepBest(spans: readonly PiiSpan[]): PiiSpan[] {
+  const ranked = spans.slice().sort(rank);
   // Coordinates: distinct starts, compressed.
   const coords = [...new Set(spans.map((s) => s.start))].sort((a, b) => a - b);
   const m = coords.length;
