@@ -91,4 +91,20 @@ describe("hashed scoring path of the PII tagger (feature-hash.ts)", () => {
       expect(b.tagTokens(tokenize(e.text)).labels).toEqual(a.tagTokens(tokenize(e.text), { reference: true }).labels);
     }
   });
+
+  it("gives the reference path's labels on a version-3 model (wider gazetteer context, marks before words)", () => {
+    const { train } = splitByGroup(loadPiiDataset(defaultPrivacyDatasetPath()));
+    const tweets = loadPiiDataset(path.join(data, "btc/train.json")).slice(0, 400);
+    const gazetteer = (JSON.parse(fs.readFileSync(defaultTaggerPath(), "utf8")) as TaggerFile).gazetteer;
+    const { tagger, file } = PerceptronTagger.train([...train.slice(0, 300), ...tweets], { epochs: 2, seed: 5, version: 3, gazetteer });
+    expect(file.version).toBe(3);
+    expect(Object.keys(file.weights).some((f) => f.startsWith("adj|gz=") && !f.startsWith("adj|gz= "))).toBe(true);
+    expect(Object.keys(file.weights).some((f) => f.startsWith("pgz|gz|ngz="))).toBe(true);
+    const loaded = PerceptronTagger.fromJSON(JSON.parse(JSON.stringify(file)) as TaggerFile);
+    const texts = [...ODD, "@maria and #london with john smith", ...loadPiiDataset(path.join(data, "btc/dev.json")).slice(0, 60).map((e) => e.text), ...train.slice(300, 330).map((e) => e.text)];
+    for (const text of texts) {
+      expectSameTags(tagger, text);
+      expectSameTags(loaded, text);
+    }
+  });
 });

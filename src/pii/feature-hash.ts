@@ -238,7 +238,7 @@ const END = STRIDE;
 const FIRST_TOKEN = 2 * STRIDE;
 
 /** Prefixes of the feature strings, in the reference order of `features()` in tagger.ts. */
-const PREFIXES = ["b", "w=", "s3=", "s2=", "p2=", "sh=", "lsh=", "len=", "nl=", "first=", "pt=", "pt2=", "ptsh=", "pw=", "ppw=", "nw=", "nnw=", "psh=", "nsh=", "pw|w=", "w|nw=", "pt|w=", "psh|sh|nsh=", "ndig=", "n4=", "s4=", "p3=", "gz=", "gz|sh=", "pgz|gz=", "gz|ngz=", "pgz|sh=", "ngz|sh=", "pt|gz=", "pw|sh=", "sh|nw=", "adj="] as const;
+const PREFIXES = ["b", "w=", "s3=", "s2=", "p2=", "sh=", "lsh=", "len=", "nl=", "first=", "pt=", "pt2=", "ptsh=", "pw=", "ppw=", "nw=", "nnw=", "psh=", "nsh=", "pw|w=", "w|nw=", "pt|w=", "psh|sh|nsh=", "ndig=", "n4=", "s4=", "p3=", "gz=", "gz|sh=", "pgz|gz=", "gz|ngz=", "pgz|sh=", "ngz|sh=", "pt|gz=", "pw|sh=", "sh|nw=", "adj=", "p2gz=", "n2gz=", "pgz|gz|ngz=", "adj|gz=", "adj|sh="] as const;
 const PRE: readonly Int32Array[] = [0, 2].map((b) => Int32Array.from(PREFIXES, (p) => hashString(p)[b]));
 
 function put(rec: Int32Array, at: number, h: readonly number[]): void {
@@ -565,6 +565,13 @@ export class HashedScorer {
       if (rp & 512) out[m++] = cat(bar(cat(pre[34], r, op + LW), B), r, o + SH);
       if (rn & 1024) out[m++] = cat(bar(cat(pre[35], r, o + SH), B), r, on + LW);
       out[m++] = cat(pre[36], r, o + ADJ);
+    }
+    if (this.version >= 3) {
+      out[m++] = cat(pre[37], r, opp + GZ);
+      out[m++] = cat(pre[38], r, onn + GZ);
+      out[m++] = cat(bar(cat(bar(cat(pre[39], r, op + GZ), B), r, o + GZ), B), r, on + GZ);
+      out[m++] = cat(bar(cat(pre[40], r, o + ADJ), B), r, o + GZ);
+      out[m++] = cat(bar(cat(pre[41], r, o + ADJ), B), r, o + SH);
     }
     return m;
   }

@@ -9,11 +9,15 @@
  * neighbours, hyphen/apostrophe/@/# marks) and name/place gazetteer tags of the word and its
  * neighbours (`gazetteer.ts`; the lists are stored in the model file).
  *
+ * Version 3 adds the gazetteer tags two tokens away, the tag trigram (previous, this, next
+ * word) and the mark glued before a word ("@", "#", "-") paired with its tag and its shape —
+ * for names in tweets and in lists whose capitalisation says little.
+ *
  * Tagging scores features through a hash table of typed arrays (`feature-hash.ts`: feature
  * hashes composed from per-token part hashes, no feature strings built, per-word sums memoised
  * within a text):
  * ≈ 0.5–1 ms per KB of text on one core, about 7× faster than the string-feature path, with
- * the same labels. The file format is unchanged (versions 1 and 2 load as before; the table is
+ * the same labels. The file format is unchanged (versions 1, 2 and 3 load as before; the table is
  * built at load); `{ reference: true }` runs the string-feature path.
  */
 import { tokenStream, tokenize, type Token } from "./tokenize.js";
@@ -31,8 +35,8 @@ export interface LabeledText {
 /** Serialized tagger (`kind: "bio-perceptron"`). */
 export interface TaggerFile {
   kind: "bio-perceptron";
-  /** 1: word/shape features only; 2: plus character and gazetteer features. */
-  version: 1 | 2;
+  /** 1: word/shape features only; 2: plus character and gazetteer features; 3: plus wider gazetteer context and mark × word features. */
+  version: 1 | 2 | 3;
   /** Labels, index-aligned with the weight vectors: "O", "B-PERSON", "I-PERSON", … */
   labels: string[];
   /** feature → "labelIndex:weight,labelIndex:weight" (averaged weights, rounded to 1e-3). */
@@ -60,8 +64,12 @@ export interface TaggerTrainOptions {
    * a decision and make up most of the file). @default 0
    */
   minWeight?: number;
-  /** Feature set: 1 (the original) or 2 (character and gazetteer features). @default 2 */
-  version?: 1 | 2;
+  /**
+   * Feature set: 1 (the original), 2 (character and gazetteer features) or 3 (2 plus the
+   * gazetteer tags two tokens away, the gazetteer trigram around the word, and the mark glued
+   * before the word — "@", "#" — with its gazetteer tag and shape). @default 2
+   */
+  version?: 1 | 2 | 3;
 }
 
 function shape(word: string): string {
@@ -131,6 +139,16 @@ function features(version: number, tokens: readonly Token[], lower: readonly str
       "sh|nw=" + sh + "|" + (i + 1 < tokens.length ? lower[i + 1] : "</s>"),
       "adj=" + (base + i > 0 && tokens[i - 1].end === t.start ? pp.slice(-1) : " "),
     );
+    if (version >= 3) {
+      const adj = base + i > 0 && tokens[i - 1].end === t.start ? pp.slice(-1) : " ";
+      f.push(
+        "p2gz=" + (base + i > 1 ? gz[i - 2] : "<s>"),
+        "n2gz=" + (i + 2 < tokens.length ? gz[i + 2] : "</s>"),
+        "pgz|gz|ngz=" + pg + "|" + g + "|" + ng,
+        "adj|gz=" + adj + "|" + g,
+        "adj|sh=" + adj + "|" + sh,
+      );
+    }
   }
   return f;
 }
@@ -214,7 +232,7 @@ export class PerceptronTagger {
   readonly labels: string[];
   /** feature → its non-zero weights: label indices and values (sparse: most features touch a few labels). */
   private readonly weights: Map<string, SparseRow>;
-  readonly version: 1 | 2;
+  readonly version: 1 | 2 | 3;
   private readonly gazetteer?: Gazetteer;
   private readonly gz: Map<string, string>;
 
@@ -224,7 +242,7 @@ export class PerceptronTagger {
   private readonly hashed?: HashedWeights;
   private readonly parts: TokenParts;
 
-  private constructor(labels: string[], weights: Map<string, SparseRow>, version: 1 | 2 = 1, gazetteer?: Gazetteer) {
+  private constructor(labels: string[], weights: Map<string, SparseRow>, version: 1 | 2 | 3 = 1, gazetteer?: Gazetteer) {
     this.labels = labels;
     this.weights = weights;
     this.version = version;
@@ -331,7 +349,7 @@ export class PerceptronTagger {
       });
       weights.set(feat, row);
     }
-    return new PerceptronTagger(file.labels, weights, file.version === 2 ? 2 : 1, file.gazetteer);
+    return new PerceptronTagger(file.labels, weights, file.version === 3 ? 3 : file.version === 2 ? 2 : 1, file.gazetteer);
   }
 
   /**

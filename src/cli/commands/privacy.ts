@@ -20,8 +20,9 @@ export function register(program: Command): void {
     .option("--test-share <x>", "held-out share", numberOption, 0.2)
     .option("--split <by>", "example | template", "example")
     .option("--negatives <file>", "ordinary prompts added as all-O examples (default harmless_instructions.json); 'none' to skip")
+    .option("--synthesize <n>", "texts synthesized from the training split's presidio templates with faker values (default 20000; 0 = none)", intOption)
     .option("--json", "print the report as JSON")
-    .action(async (o: { dataset?: string; out?: string; epochs: number; seed: number; testShare: number; split: string; negatives?: string; json?: boolean }) => {
+    .action(async (o: { dataset?: string; out?: string; epochs: number; seed: number; testShare: number; split: string; negatives?: string; synthesize?: number; json?: boolean }) => {
       const r = await trainPrivacyTagger({
         dataset: o.dataset,
         out: o.out,
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         testShare: o.testShare,
         by: o.split === "template" ? "template" : "example",
         negatives: o.negatives === "none" ? null : o.negatives,
+        synthesis: o.synthesize === undefined ? undefined : o.synthesize > 0 ? { count: o.synthesize } : null,
       });
       if (o.json) {
         console.log(JSON.stringify({ out: r.out, trainMs: r.trainMs, trainExamples: r.trainExamples, testExamples: r.testExamples, report: r.report, falsePositives: r.falsePositives }, null, 2));
