@@ -298,11 +298,11 @@ describe("privacyEmbeddings (library)", () => {
       expect(upstream.bodies.length).toBe(before);
       // placeholders are numbered per input: an input's upstream text does not depend on its batch
       const real = privacyEmbeddings({ detector: createDetector(), remote });
-      await real.embed({ inputs: [`I am ${SECRETS.person}.`, `Mail ${SECRETS.email} now`] });
+      await real.embed({ inputs: [`I am ${SECRETS.person}.`, `Write to ${SECRETS.email} now`] });
       const batched = (JSON.parse(upstream.bodies.at(-1)!) as { input: string[] }).input[1];
-      await real.embed({ inputs: [`Mail ${SECRETS.email} now`] });
+      await real.embed({ inputs: [`Write to ${SECRETS.email} now`] });
       expect((JSON.parse(upstream.bodies.at(-1)!) as { input: string[] }).input[0]).toBe(batched);
-      expect(batched).toBe("Mail [EMAIL_ADDRESS_1] now");
+      expect(batched).toBe("Write to [EMAIL_ADDRESS_1] now");
     } finally {
       await local.close();
     }

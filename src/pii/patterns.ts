@@ -760,6 +760,9 @@ function withRemainders(spans: readonly PiiSpan[], kept: PiiSpan[]): PiiSpan[] {
 }
 
 function piece(g: { start: number; text: string; best: PiiSpan }, start: number, end: number): PiiSpan {
+  // Trim white space at the edges: "Mail " left over from a guess "Mail UtaKortig" over an e-mail.
+  while (end > start && /\s/.test(g.text[end - 1 - g.start])) end--;
+  while (start < end && /\s/.test(g.text[start - g.start])) start++;
   return { start, end, type: g.best.type, text: g.text.slice(start - g.start, end - g.start), score: g.best.score, source: g.best.source };
 }
 
